@@ -1,0 +1,70 @@
+"""Sphinx configuration: the repository root is the source directory.
+
+Narrative pages live in docs/, the labs in labs/ (MyST notebooks that myst-nb
+executes at build time), and index.md at the root is the home page, so the built
+site opens at _build/html/index.html.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BUILD = Path(os.environ.get("WORKSHOP_BUILD", ROOT / "_build")).resolve()
+
+project = "Native Python, up to gRPC's asyncio core"
+author = "The workshop's authors"
+copyright = "2026, " + author
+
+root_doc = "index"
+extensions = [
+    "myst_nb",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.intersphinx",
+]
+
+# The root is the source dir, so pages are listed by inclusion: anything else at the
+# root (native/, caches, venvs, build output) can never leak into the site.
+include_patterns = ["index.md", "docs/**", "labs/**"]
+exclude_patterns = ["**/.ipynb_checkpoints", "**/jupyter_execute", "docs/_static"]
+
+myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "fieldlist", "substitution"]
+myst_heading_anchors = 3
+
+# --- notebook execution (myst-nb) -------------------------------------------------
+# Labs run at build time; results are cached, so an unchanged lab is not re-run.
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(BUILD / ".jupyter_cache")
+nb_execution_timeout = 180  # seconds per cell: a hanging cell fails the build
+nb_execution_show_tb = True
+# A failing cell must fail the build. With raise_on_error False, myst-nb reports
+# the failure as a warning (and writes a log under reports/), which -W turns into
+# an error: the build fails and the reader gets a clean report, not a stack dump.
+nb_execution_raise_on_error = False
+nb_execution_allow_errors = False
+# Whatever kernel name a notebook carries, run it with this environment's Python.
+nb_kernel_rgx_aliases = {".*": "python3"}
+nb_execution_excludepatterns = []
+nb_merge_streams = True
+
+# --- HTML ---------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = "Native Python workshop"
+html_static_path = ["docs/_static"]
+html_theme_options = {
+    "use_download_button": True,  # .ipynb and .md of every lab
+    "use_fullscreen_button": False,
+    "show_toc_level": 2,
+    "home_page_in_toc": True,
+}
+html_last_updated_fmt = None
+
+intersphinx_mapping = {}
+
+# Labs write C sources with `%%writefile` cells, which Pygments' IPython lexer
+# cannot colour (C is not Python): it falls back to plain text, which is fine.
+suppress_warnings = ["misc.highlighting_failure"]

@@ -1,0 +1,51 @@
+"""The built site holds what the labs produced (run after `sphinx-build`).
+
+These read the HTML that the `tests` nox session has just built; the browser tests
+beside them load the same pages in Chromium.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = Path(os.environ.get("WORKSHOP_BUILD", ROOT / "_build")) / "html"
+
+pytestmark = pytest.mark.skipif(not (SITE / "index.html").exists(),
+                                reason=f"no built site in {SITE}: run `python3 noxw -s docs`")
+
+
+def page_text(relative: str) -> str:
+    raw = (SITE / relative).read_text(encoding="utf-8")
+    return html.unescape(re.sub(r"<[^>]+>", " ", raw))
+
+
+def test_home_page_is_at_the_root_and_links_lab_01():
+    raw = (SITE / "index.html").read_text(encoding="utf-8")
+    assert 'href="labs/01-hello-c-extension.html"' in raw
+
+
+def test_lab_01_shows_the_refcount_demonstration():
+    text = page_text("labs/01-hello-c-extension.html")
+    assert "start: refcount(None) =" in text
+    if sys.version_info < (3, 12):
+        assert "deallocating None" in text
+    else:
+        assert "survived 200,000 calls" in text
+
+
+def test_lab_01_exercise_check_passed_with_the_solution():
+    assert "All checks passed" in page_text("labs/01-hello-c-extension.html")
+
+
+def test_lab_01_and_benchmark_page_show_a_plot_and_a_table():
+    for page in ("labs/01-hello-c-extension.html", "docs/benchmarks/hello.html"):
+        raw = (SITE / page).read_text(encoding="utf-8")
+        assert re.search(r'<img[^>]+src="[^"]+\.png"', raw), page
+        assert "METH_FASTCALL" in raw and "<table" in raw, page
