@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
+    "sphinx.ext.graphviz",  # stage 3's architecture diagram (Debian package graphviz)
 ]
 
 # The root is the source dir, so pages are listed by inclusion: anything else at the
@@ -60,11 +61,51 @@ html_theme_options = {
     "use_fullscreen_button": False,
     "show_toc_level": 2,
     "home_page_in_toc": True,
+    # pydata-sphinx-theme 0.20 (under sphinx-book-theme 1.4) adds a full-width top bar
+    # holding a second search field; the sidebar already has one.
+    "navbar_persistent": [],
 }
 html_last_updated_fmt = None
+# A favicon of our own: without one, Chromium asks for /favicon.ico and logs a 404.
+html_favicon = "docs/_static/favicon.svg"
+# With no stored choice the theme would log "invalid theme mode" on a first visit;
+# light also suits a projector and the plots' white backgrounds.
+html_context = {"default_mode": "light"}
 
 intersphinx_mapping = {}
 
 # Labs write C sources with `%%writefile` cells, which Pygments' IPython lexer
 # cannot colour (C is not Python): it falls back to plain text, which is fine.
 suppress_warnings = ["misc.highlighting_failure"]
+
+
+# --- downloads ----------------------------------------------------------------------
+def offer_executed_notebook(app, pagename, templatename, context, doctree) -> None:
+    """Let the download menu offer an executed page (a lab) as .ipynb, beside its .md.
+
+    myst-nb writes each notebook page to jupyter_execute/ next to the output dir, but
+    in "cache" mode without its outputs (the executed copy lives in the jupyter-cache),
+    so the outputs are merged back from the cache here. The theme lists `ipynb_source`
+    (a path under _sources/) when it is set, which it does itself only when Binder-style
+    launch buttons are configured.
+    """
+    written = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not written.is_file():
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    try:
+        _, executed = get_cache(nb_execution_cache_path).merge_match_into_notebook(
+            nbformat.read(written, as_version=4))
+    except KeyError:  # not executed (excluded, or failed: the build reports that)
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def setup(app) -> None:
+    # Priority 500 runs before sphinx-book-theme's header buttons (501) read the context.
+    app.connect("html-page-context", offer_executed_notebook, priority=500)

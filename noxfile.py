@@ -9,6 +9,7 @@ test command) and ``docs`` builds the site with every lab executed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
-STAGES: tuple[str, ...] = ("hello",)
+STAGES: tuple[str, ...] = ("hello", "primes", "cq")
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -36,6 +37,8 @@ CACHE_ENV = {
     "MPLCONFIGDIR": str(BUILD / "cache" / "matplotlib"),
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "WORKSHOP_BUILD": str(BUILD),
+    # Labs find native/ through it, even as learners' copies outside labs/.
+    "WORKSHOP_ROOT": str(ROOT),
 }
 
 
@@ -109,6 +112,84 @@ for _stage in STAGES:
     _stage_sessions(_stage)
 
 
+# --- stage 3 under memory checkers ----------------------------------------------------
+# The sanitizer and valgrind runs need only the build tools and pytest, not the site.
+CQ_CHECK_TOOLS = ("meson-python", "meson", "ninja", "cython", "pytest", "pytest-timeout")
+# Under valgrind everything runs ~30x slower: a subset that still crosses every path
+# (alarms, client, server, ordering, shutdown, disconnects, garbage, tags, errors).
+CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.py",
+                     "test_disconnect.py", "test_garbage_input.py", "test_tags.py",
+                     "test_errors.py", "test_pollable_fd.py", "test_server_order.py")
+
+
+def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> None:
+    """Install only the named lines of requirements.txt (keeping their bounds)."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    picked = [line.split("#")[0].strip() for line in lines
+              if line.split("#")[0].strip()
+              and re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower() in names]
+    session.install(*picked)
+
+
+def install_cq_with(session: nox.Session, *setup_args: str) -> None:
+    """Build native/cq from source with extra meson options (a fresh build each time)."""
+    config = [f"-Csetup-args={arg}" for arg in setup_args]
+    flags = ["--reinstall-package=cq"] if session.venv_backend == "uv" else ["--force-reinstall"]
+    session.install("--no-build-isolation", "--no-deps", "--no-cache-dir", *flags, *config,
+                    str(NATIVE / "cq"))
+
+
+def venv_interpreter(session: nox.Session) -> str:
+    """The venv's python, checked to be the real binary: LD_PRELOAD must reach the
+    interpreter itself, not a shim script (pyenv) that execs it."""
+    python = str(Path(session.bin) / "python")
+    real = Path(python).resolve()
+    if real.read_bytes()[:4] != b"\x7fELF":
+        session.error(f"{python} resolves to {real}, which is not an ELF binary")
+    return python
+
+
+@nox.session(name="cq-asan")
+def cq_asan(session: nox.Session) -> None:
+    """Run native/cq's tests with the core and binding built with ASan + UBSan."""
+    install_requirement_subset(session, CQ_CHECK_TOOLS)
+    install_cq_with(session, "-Db_sanitize=address,undefined", "-Ddebug=true",
+                    "-Doptimization=1", "-Db_lundef=false")
+    runtimes = [session.run("gcc", f"-print-file-name={lib}", silent=True,
+                            external=True).strip() for lib in ("libasan.so", "libubsan.so")]
+    env = {
+        **CACHE_ENV,
+        "LD_PRELOAD": " ".join(runtimes),
+        "PYTHONMALLOC": "malloc",  # every Python allocation visible to ASan
+        # CPython keeps objects alive until exit on purpose: leak reports there are
+        # noise; use-after-free, overflows and UB still abort the test run.
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_init_order=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        "CQ_REQUIRE_REDIS": "1",
+    }
+    session.run(venv_interpreter(session), "-m", "pytest", *stage_tests("cq"), "-p",
+                "no:cacheprovider", *session.posargs, env=env)
+
+
+@nox.session(name="cq-valgrind")
+def cq_valgrind(session: nox.Session) -> None:
+    """Run a representative subset of native/cq's tests under valgrind memcheck."""
+    install_requirement_subset(session, CQ_CHECK_TOOLS)
+    install_cq_with(session, "-Dbuildtype=debugoptimized")
+    tests = [str(NATIVE / "cq" / "tests" / name) for name in CQ_VALGRIND_TESTS]
+    env = {**CACHE_ENV, "PYTHONMALLOC": "malloc", "CQ_REQUIRE_REDIS": "1",
+           "CQ_UNDER_VALGRIND": "1"}
+    session.run(
+        "valgrind", "--tool=memcheck", "--error-exitcode=99", "--track-origins=yes",
+        "--trace-children=no", "--leak-check=no", "--quiet",
+        f"--suppressions={NATIVE / 'cq' / 'tests' / 'valgrind-python.supp'}",
+        # Not -I: it implies -E, which would ignore PYTHONMALLOC.
+        venv_interpreter(session), "-m", "pytest", *tests, "-p", "no:cacheprovider",
+        "--timeout=600", *session.posargs,
+        env=env, external=True,
+    )
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run every test: each stage's suite, then the built site in a headless browser."""
@@ -139,14 +220,36 @@ def docs_clean(session: nox.Session) -> None:
 
 @nox.session
 def lab(session: nox.Session) -> None:
-    """Start JupyterLab on labs/ with every stage importable (MyST files open as notebooks)."""
+    """Start JupyterLab on the repository with every stage importable; labs open as notebooks."""
     install_requirements(session)
     install_stages(session)
-    first = sorted(p.name for p in (ROOT / "labs").glob("[0-9]*.md"))[0]
-    session.run(
-        "jupyter", "lab", f"--notebook-dir={ROOT / 'labs'}", first, *session.posargs,
-        env=CACHE_ENV,
-    )
+    # A double click on a MyST .md opens it as a notebook (jupytext), not as text. The
+    # setting goes into this venv's etc/jupyter, which JupyterLab reads, never ~/.jupyter.
+    settings = (Path(session.virtualenv.location) / "etc" / "jupyter" / "labconfig"
+                / "default_setting_overrides.json")
+    session.run("jupytext-config", f"--settings-file={settings}",
+                "set-default-viewer", "markdown", "myst", silent=True)
+    # The repository root, so native/*/src sits beside the labs; labs run in labs/.
+    first = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "labs").glob("[0-9]*.md"))[0]
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # containers, CI
+    session.run("jupyter", "lab", f"--notebook-dir={ROOT}", *as_root, first, *session.posargs,
+                env=CACHE_ENV)
+
+
+@nox.session
+def doctor(session: nox.Session) -> None:
+    """Check this machine for the workshop: compilers, headers, Cython, meson (as lab 00)."""
+    install_requirement_subset(session, ("cython", "meson-python", "meson", "ninja"))
+    session.run("python", str(ROOT / "labs" / "doctor.py"))
+
+
+@nox.session
+def student(session: nox.Session) -> None:
+    """Write the labs without their solutions (.md and .ipynb) to _build/student/."""
+    install_requirement_subset(session, ("jupytext",))
+    out = BUILD / "student"
+    session.run("python", str(ROOT / "tools" / "learner_copies.py"), str(out))
+    session.log(f"open them in JupyterLab (python3 noxw -s lab): {out}")
 
 
 @nox.session

@@ -26,6 +26,23 @@ def workdir(lab: str) -> Path:
     return path
 
 
+def repo_root() -> Path:
+    """The workshop repository (the folder holding native/ and noxfile.py).
+
+    Found from the current folder or this file, walking up, so a lab works both in
+    labs/ and as a learner's copy under _build/student/; WORKSHOP_ROOT (set by the
+    nox sessions) wins, for copies written outside the repository.
+    """
+    if os.environ.get("WORKSHOP_ROOT"):
+        return Path(os.environ["WORKSHOP_ROOT"]).resolve()
+    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
+        for folder in (start, *start.parents):
+            if (folder / "native").is_dir() and (folder / "noxfile.py").is_file():
+                return folder
+    raise RuntimeError("cannot find the workshop repository from here: "
+                       "set WORKSHOP_ROOT to the folder that holds native/")
+
+
 def compile_command(source: Path, module: str, extra_flags: tuple[str, ...] = ()) -> list[str]:
     """The compiler command a build backend would run for a one-file extension."""
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")

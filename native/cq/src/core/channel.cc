@@ -1,0 +1,213 @@
+// channel.cc: the client side. One TCP connection; commands are pipelined and
+// their replies, which a RESP server sends in order, complete the calls in order.
+#include <cerrno>
+#include <new>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "resp.h"
+
+namespace cq {
+namespace {
+
+void
+update_interest(cq_queue *q, cq_channel *ch)
+{
+    if (ch->closed)
+        return;
+    uint32_t want = ch->connected ? kReadable : kWritable;
+    if (ch->connected && ch->out.size())
+        want |= kWritable;
+    set_interest(q, ch, want);
+}
+
+// Locked. Writes what the kernel takes; false if the channel failed.
+bool
+flush(cq_queue *q, cq_channel *ch)
+{
+    int err = write_some(ch->fd, ch->out);
+    if (err) {
+        channel_fail(q, ch, err);
+        return false;
+    }
+    return true;
+}
+
+// Locked. Completes one call per complete reply in the buffer.
+bool
+deliver_replies(cq_queue *q, cq_channel *ch)
+{
+    while (ch->in.size()) {
+        resp::Parsed p = resp::parse_reply(ch->in.begin(), ch->in.size(), q->limits);
+        if (p.consumed == 0)
+            break;
+        if (p.consumed < 0) {
+            channel_fail(q, ch, static_cast<int>(p.consumed));
+            return false;
+        }
+        ch->in.consume(static_cast<size_t>(p.consumed));
+        if (ch->calls.empty()) { // a reply nobody asked for: the stream is out of step
+            cq_value_free(p.value);
+            channel_fail(q, ch, CQ_E_PROTOCOL);
+            return false;
+        }
+        void *tag = ch->calls.front();
+        ch->calls.pop_front();
+        push_event(q, CQ_OP_CALL, tag, 1, 0, p.value);
+    }
+    return true;
+}
+
+// Locked. Reads until EAGAIN or the budget; false if the channel failed.
+bool
+read_replies(cq_queue *q, cq_channel *ch)
+{
+    bool eof = false;
+    int err = read_some(ch->fd, ch->in, &eof);
+    if (err) {
+        channel_fail(q, ch, err);
+        return false;
+    }
+    if (!deliver_replies(q, ch))
+        return false;
+    if (eof) {
+        channel_fail(q, ch, CQ_E_CLOSED);
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+void
+channel_fail(cq_queue *q, cq_channel *ch, int error)
+{
+    if (ch->closed)
+        return;
+    ch->closed = true;
+    ch->error = error;
+    if (ch->connect_pending) {
+        ch->connect_pending = false;
+        push_event(q, CQ_OP_CONNECT, ch->connect_tag, 0, error);
+    }
+    for (void *tag : ch->calls)
+        push_event(q, CQ_OP_CALL, tag, 0, error);
+    ch->calls.clear();
+    unregister_io(q, ch);
+    ch->in.clear();
+    ch->out.clear();
+}
+
+void
+channel_ready(cq_queue *q, cq_channel *ch, uint32_t events)
+{
+    if (!ch->connected) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        if (err) {
+            channel_fail(q, ch, err);
+            return;
+        }
+        if (!(events & (kWritable | kHangup)))
+            return;
+        ch->connected = true;
+        ch->connect_pending = false;
+        push_event(q, CQ_OP_CONNECT, ch->connect_tag, 1, 0);
+        events |= kWritable; // calls queued while connecting go out now
+    }
+    if ((events & kReadable) && !read_replies(q, ch))
+        return;
+    if ((events & kWritable) && !flush(q, ch))
+        return;
+    update_interest(q, ch);
+}
+
+} // namespace cq
+
+extern "C" {
+
+int
+cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out)
+{
+    *out = nullptr;
+    sockaddr_storage addr{};
+    unsigned addrlen = 0;
+    int family = 0;
+    // The name lookup may block: it runs before the lock is taken.
+    int err = cq::resolve(host, port, false, &addr, &addrlen, &family);
+    if (err)
+        return err;
+    int fd = -1;
+    if ((err = cq::open_socket(family, &fd)) != 0)
+        return err;
+    cq::set_nodelay(fd);
+    int connect_error = 0;
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 && errno != EINPROGRESS)
+        connect_error = errno;
+
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->shutdown) {
+        ::close(fd);
+        return CQ_E_SHUTDOWN;
+    }
+    cq_channel *ch = new (std::nothrow) cq_channel();
+    if (ch == nullptr) {
+        ::close(fd);
+        return CQ_E_NOMEM;
+    }
+    ch->q = q;
+    ch->fd = fd;
+    ch->kind = cq::IoKind::Channel;
+    ch->connect_tag = tag;
+    ch->connect_pending = true;
+    // Writable means "connected or failed"; the poller's round finds out which.
+    if ((err = cq::register_io(q, ch, cq::kWritable)) != 0) {
+        ::close(fd);
+        delete ch;
+        return err;
+    }
+    q->channels.insert(ch);
+    // A refusal the kernel knew at once still arrives as the connect event.
+    if (connect_error)
+        cq::channel_fail(q, ch, connect_error);
+    *out = ch;
+    return CQ_OK;
+}
+
+int
+cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens, void *tag)
+{
+    if (argc == 0)
+        return CQ_E_INVALID;
+    cq_queue *q = ch->q;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->shutdown)
+        return CQ_E_SHUTDOWN;
+    if (ch->closed)
+        return ch->error ? ch->error : CQ_E_CLOSED;
+    cq::resp::encode_command(ch->out.data, argc, argv, lens);
+    ch->calls.push_back(tag);
+    if (ch->connected) {
+        // Write from the caller's thread: the common case needs no poller round.
+        if (!cq::flush(q, ch))
+            return CQ_OK; // failed: the call's event is queued
+        cq::update_interest(q, ch);
+    }
+    return CQ_OK;
+}
+
+void
+cq_channel_destroy(cq_channel *ch)
+{
+    cq_queue *q = ch->q;
+    std::lock_guard<std::mutex> lock(q->mu);
+    cq::channel_fail(q, ch, CQ_E_CLOSED);
+    q->channels.erase(ch);
+    delete ch;
+}
+
+} // extern "C"

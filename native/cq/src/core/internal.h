@@ -1,0 +1,194 @@
+// internal.h: the structures behind the opaque handles of cq.h, shared by the
+// queue, the client channel and the server. Everything here is guarded by
+// cq_queue::mu; a function that expects the lock held says "Locked" in a
+// comment, and none of them ever blocks.
+#ifndef CQ_CORE_INTERNAL_H
+#define CQ_CORE_INTERNAL_H
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "cq.h"
+#include "poller.h"
+
+namespace cq {
+
+enum class IoKind { Wakeup, Channel, Listener, ServerConn };
+
+// Anything registered with the poller. The poller reports its id; the queue
+// maps ids to objects, so a late report for a closed object finds nothing.
+struct IoObject {
+    uint64_t id = 0;
+    int fd = -1;
+    IoKind kind = IoKind::Wakeup;
+    uint32_t interest = 0;
+};
+
+// Bytes received or waiting to be sent; consumed from the front.
+struct Buffer {
+    std::string data;
+    size_t off = 0;
+    size_t size() const
+    {
+        return data.size() - off;
+    }
+    const char *begin() const
+    {
+        return data.data() + off;
+    }
+    void consume(size_t n)
+    {
+        off += n;
+        if (off == data.size())
+            clear();
+    }
+    void append(const char *p, size_t n)
+    {
+        // Compact before growing, so a long-lived connection's buffer stays small.
+        if (off && off >= data.size() / 2) {
+            data.erase(0, off);
+            off = 0;
+        }
+        data.append(p, n);
+    }
+    void clear()
+    {
+        data.clear();
+        off = 0;
+    }
+};
+
+// One response slot on a server connection: responses leave in request order,
+// so an early answer waits until the ones before it are ready.
+struct Slot {
+    bool ready = false;
+    std::string bytes;
+};
+
+struct ServerConn;
+
+// A request that arrived while the application had no cq_server_request open.
+struct Pending {
+    uint64_t conn_id;
+    uint64_t seq;
+    cq_value *args;
+};
+
+struct Alarm {
+    void *tag;
+    int64_t deadline;
+};
+
+using TimerEntry = std::pair<int64_t, uint64_t>; // deadline, alarm id
+
+// The largest number of requests one connection may have waiting for the
+// application before the server stops reading from it (back-pressure).
+constexpr size_t kMaxOutstanding = 1024;
+
+} // namespace cq
+
+struct cq_channel : cq::IoObject {
+    cq_queue *q = nullptr;
+    bool connected = false;
+    bool closed = false;
+    bool connect_pending = false;
+    void *connect_tag = nullptr;
+    int error = 0; // why it closed
+    cq::Buffer in, out;
+    std::deque<void *> calls; // tags waiting for replies, oldest first
+};
+
+namespace cq {
+struct ServerConn : IoObject {
+    cq_server *server = nullptr;
+    Buffer in, out;
+    std::deque<Slot> replies;
+    uint64_t next_seq = 0;  // sequence number of the next slot; first is next_seq - size
+    size_t outstanding = 0; // requests handed to the application, not yet answered
+    bool closing = false;   // a protocol error was answered: close once flushed
+    bool paused = false;    // too many outstanding requests: not reading
+};
+} // namespace cq
+
+struct cq_server : cq::IoObject {
+    cq_queue *q = nullptr;
+    unsigned flags = 0;
+    int port = 0;
+    bool closed = false;
+    bool accept_paused = false; // out of file descriptors: resume when one closes
+    std::deque<void *> slots;   // cq_server_request tags waiting for a request
+    std::deque<cq::Pending> backlog;
+    std::unordered_set<cq::ServerConn *> conns;
+};
+
+struct cq_call {
+    cq_queue *q;
+    uint64_t conn_id;
+    uint64_t seq;
+};
+
+struct cq_queue {
+    std::mutex mu;
+    std::condition_variable cv; // "the event queue or the poller role changed"
+    cq::Poller poller;
+    cq::IoObject wake; // eventfd (Linux) or the read end of a pipe
+    int wake_write = -1;
+    bool wake_armed = false; // a wake-up is written and not yet drained
+    bool polling = false;    // one thread holds the poller role
+    bool driving = false;    // that thread is handling readiness under the lock
+    bool shutdown = false;
+    cq_limits limits{};
+    uint64_t next_id = 1;
+    std::unordered_map<uint64_t, cq::IoObject *> io;
+    std::deque<cq_event> events;
+    std::unordered_map<uint64_t, cq::Alarm> alarms;
+    std::priority_queue<cq::TimerEntry, std::vector<cq::TimerEntry>, std::greater<>> timers;
+    std::unordered_set<cq_channel *> channels;
+    std::unordered_set<cq_server *> servers;
+    std::unordered_set<cq_call *> calls;
+    std::vector<cq::Ready> ready; // the poller thread's scratch space
+};
+
+namespace cq {
+
+// Locked. Queues an event; wakes sleepers and, when not called from the
+// poller's own round, the thread (or event loop) that waits on the poller.
+void push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value = nullptr,
+                cq_call *call = nullptr);
+// Locked. Makes the wake-up fd readable (once until drained).
+void kick(cq_queue *q);
+// Locked. Registration with the poller under a fresh id.
+int register_io(cq_queue *q, IoObject *obj, uint32_t interest);
+void set_interest(cq_queue *q, IoObject *obj, uint32_t interest);
+void unregister_io(cq_queue *q, IoObject *obj); // also closes the fd
+
+// Sockets: non-blocking, close-on-exec, and with TCP_NODELAY for small calls.
+int open_socket(int family, int *fd);
+void set_nodelay(int fd);
+// Reads what the socket holds, up to a budget per call so one busy connection
+// cannot starve the others. 0: fine (*eof: the peer closed); else an errno.
+int read_some(int fd, Buffer &in, bool *eof);
+// Writes what the kernel takes. 0: all sent or it would block; else an error.
+int write_some(int fd, Buffer &out);
+int resolve(const char *host, int port, bool passive, struct sockaddr_storage *addr,
+            unsigned *addrlen, int *family);
+
+// Locked. Reactions to readiness, in channel.cc and server.cc.
+void channel_ready(cq_queue *q, cq_channel *ch, uint32_t events);
+void channel_fail(cq_queue *q, cq_channel *ch, int error);
+void listener_ready(cq_queue *q, cq_server *server, uint32_t events);
+void conn_ready(cq_queue *q, ServerConn *conn, uint32_t events);
+void server_close(cq_queue *q, cq_server *server, int error);
+
+} // namespace cq
+
+#endif // CQ_CORE_INTERNAL_H

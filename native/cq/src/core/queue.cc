@@ -1,0 +1,434 @@
+// queue.cc: the completion queue: events, next/pluck, timers, wake-up,
+// shutdown and destroy. The socket work lives in channel.cc and server.cc.
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <new>
+
+#include <fcntl.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+#include "internal.h"
+
+using cq::IoKind;
+using Lock = std::unique_lock<std::mutex>;
+
+namespace cq {
+
+void
+kick(cq_queue *q)
+{
+    if (q->wake_armed)
+        return;
+    q->wake_armed = true;
+#ifdef __linux__
+    uint64_t one = 1;
+    ssize_t n = ::write(q->wake_write, &one, sizeof one);
+#else
+    char one = 1;
+    ssize_t n = ::write(q->wake_write, &one, 1);
+#endif
+    // A full pipe or eventfd already means "wake up": nothing is lost on EAGAIN.
+    (void)n;
+}
+
+void
+drain_wakeup(cq_queue *q)
+{
+    char buf[64];
+    while (::read(q->wake.fd, buf, sizeof buf) > 0) {
+    }
+    q->wake_armed = false;
+}
+
+void
+push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value, cq_call *call)
+{
+    cq_event ev{};
+    ev.type = CQ_EVENT_OP;
+    ev.op = op;
+    ev.tag = tag;
+    ev.ok = ok;
+    ev.error = ok ? 0 : error;
+    ev.value = value;
+    ev.call = call;
+    q->events.push_back(ev);
+    if (!q->driving) {
+        // Started from outside the poller's round: the thread sleeping in epoll
+        // (or an event loop watching cq_fd) must look again.
+        kick(q);
+        q->cv.notify_all();
+    }
+}
+
+int
+register_io(cq_queue *q, IoObject *obj, uint32_t interest)
+{
+    obj->id = q->next_id++;
+    obj->interest = interest;
+    int err = q->poller.add(obj->fd, obj->id, interest);
+    if (err)
+        return err;
+    q->io.emplace(obj->id, obj);
+    if (q->poller.changes_need_wakeup() && q->polling)
+        kick(q);
+    return 0;
+}
+
+void
+set_interest(cq_queue *q, IoObject *obj, uint32_t interest)
+{
+    if (obj->fd < 0 || obj->interest == interest)
+        return;
+    obj->interest = interest;
+    q->poller.modify(obj->fd, obj->id, interest);
+    if (q->poller.changes_need_wakeup() && q->polling)
+        kick(q);
+}
+
+void
+unregister_io(cq_queue *q, IoObject *obj)
+{
+    if (obj->fd < 0)
+        return;
+    q->poller.remove(obj->fd);
+    q->io.erase(obj->id);
+    ::close(obj->fd);
+    obj->fd = -1;
+}
+
+} // namespace cq
+
+namespace {
+
+// Locked. Fires every alarm whose deadline passed; returns how many fired.
+int
+run_timers(cq_queue *q, int64_t now)
+{
+    int fired = 0;
+    while (!q->timers.empty() && q->timers.top().first <= now) {
+        uint64_t id = q->timers.top().second;
+        q->timers.pop();
+        auto it = q->alarms.find(id);
+        if (it == q->alarms.end())
+            continue; // cancelled: its heap entry is stale
+        cq::push_event(q, CQ_OP_ALARM, it->second.tag, 1, 0);
+        q->alarms.erase(it);
+        fired++;
+    }
+    return fired;
+}
+
+// Locked. The earliest live alarm deadline, dropping stale heap entries.
+int64_t
+earliest_alarm(cq_queue *q)
+{
+    while (!q->timers.empty() && !q->alarms.count(q->timers.top().second))
+        q->timers.pop();
+    return q->timers.empty() ? CQ_INFINITE : q->timers.top().first;
+}
+
+int
+timeout_ms(int64_t now, int64_t until)
+{
+    if (until == CQ_INFINITE)
+        return -1;
+    if (until <= now)
+        return 0;
+    int64_t ms = (until - now + 999999) / 1000000; // round up: never wake early
+    return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+// Locked on entry and exit. One round of the poller role: wait for readiness
+// without the lock, then handle it with the lock.
+void
+poll_round(cq_queue *q, Lock &lock, int64_t deadline)
+{
+    q->polling = true;
+    int64_t now = cq_now();
+    int64_t until = earliest_alarm(q);
+    if (deadline < until)
+        until = deadline;
+    q->poller.prepare();
+    lock.unlock();
+    q->poller.wait(q->ready, timeout_ms(now, until));
+    lock.lock();
+    q->driving = true;
+    for (const cq::Ready &r : q->ready) {
+        auto it = q->io.find(r.id);
+        if (it == q->io.end())
+            continue; // closed by another thread meanwhile
+        cq::IoObject *obj = it->second;
+        switch (obj->kind) {
+        case IoKind::Wakeup:
+            cq::drain_wakeup(q);
+            break;
+        case IoKind::Channel:
+            cq::channel_ready(q, static_cast<cq_channel *>(obj), r.events);
+            break;
+        case IoKind::Listener:
+            cq::listener_ready(q, static_cast<cq_server *>(obj), r.events);
+            break;
+        case IoKind::ServerConn:
+            cq::conn_ready(q, static_cast<cq::ServerConn *>(obj), r.events);
+            break;
+        }
+    }
+    run_timers(q, cq_now());
+    q->driving = false;
+    q->polling = false;
+    q->cv.notify_all(); // events for sleepers, or the poller role is free
+}
+
+bool
+take_event(cq_queue *q, bool any, void *tag, cq_event *out)
+{
+    for (auto it = q->events.begin(); it != q->events.end(); ++it) {
+        if (any || it->tag == tag) {
+            *out = *it;
+            q->events.erase(it);
+            return true;
+        }
+    }
+    return false;
+}
+
+cq_event
+next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
+{
+    cq_event ev{};
+    Lock lock(q->mu);
+    bool polled = false;
+    for (;;) {
+        if (take_event(q, any, tag, &ev))
+            return ev;
+        if (q->shutdown) {
+            // Shutdown pushed every in-flight operation's event at once, so an event
+            // that is not here now never will be.
+            ev.type = CQ_EVENT_SHUTDOWN;
+            return ev;
+        }
+        int64_t now = cq_now();
+        if (polled && now >= deadline)
+            break;
+        if (!q->polling) {
+            poll_round(q, lock, deadline);
+            polled = true;
+            continue;
+        }
+        if (now >= deadline)
+            break;
+        // Another thread drives the I/O; it wakes us when it queues events or
+        // gives up the poller role.
+        if (deadline == CQ_INFINITE) {
+            q->cv.wait(lock);
+        } else {
+            q->cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+        }
+    }
+    ev.type = CQ_EVENT_TIMEOUT;
+    return ev;
+}
+
+} // namespace
+
+extern "C" {
+
+int64_t
+cq_now(void)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+const char *
+cq_strerror(int code)
+{
+    switch (code) {
+    case CQ_OK:
+        return "success";
+    case CQ_E_SHUTDOWN:
+        return "the completion queue is shut down";
+    case CQ_E_CANCELLED:
+        return "the operation was cancelled";
+    case CQ_E_PROTOCOL:
+        return "the peer sent malformed RESP";
+    case CQ_E_TOO_LARGE:
+        return "a frame exceeded a limit (size, depth or element count)";
+    case CQ_E_CLOSED:
+        return "the connection closed before the operation finished";
+    case CQ_E_INVALID:
+        return "invalid argument";
+    case CQ_E_RESOLVE:
+        return "the host name could not be resolved";
+    case CQ_E_NOMEM:
+        return "out of memory";
+    default:
+        return code > 0 ? std::strerror(code) : "unknown error";
+    }
+}
+
+void
+cq_limits_default(cq_limits *limits)
+{
+    limits->max_frame = 64u << 20;
+    limits->max_depth = 16;
+    limits->max_elements = 1u << 20;
+}
+
+cq_queue *
+cq_create(const cq_limits *limits, int *error)
+{
+    cq_queue *q = new (std::nothrow) cq_queue();
+    int err = 0;
+    if (q == nullptr) {
+        err = CQ_E_NOMEM;
+        goto fail;
+    }
+    if (limits) {
+        q->limits = *limits;
+    } else {
+        cq_limits_default(&q->limits);
+    }
+    if ((err = q->poller.open()) != 0)
+        goto fail;
+#ifdef __linux__
+    q->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (q->wake.fd < 0) {
+        err = errno;
+        goto fail;
+    }
+    q->wake_write = q->wake.fd;
+#else
+    int fds[2];
+    if (pipe(fds) < 0) {
+        err = errno;
+        goto fail;
+    }
+    for (int fd : fds) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    q->wake.fd = fds[0];
+    q->wake_write = fds[1];
+#endif
+    q->wake.kind = IoKind::Wakeup;
+    if ((err = cq::register_io(q, &q->wake, cq::kReadable)) != 0)
+        goto fail;
+    if (error)
+        *error = 0;
+    return q;
+fail:
+    if (q) {
+        if (q->wake_write >= 0 && q->wake_write != q->wake.fd)
+            ::close(q->wake_write);
+        if (q->wake.fd >= 0)
+            ::close(q->wake.fd);
+        delete q;
+    }
+    if (error)
+        *error = err;
+    return nullptr;
+}
+
+int
+cq_fd(cq_queue *q)
+{
+    return q->poller.pollable_fd();
+}
+
+int64_t
+cq_next_alarm(cq_queue *q)
+{
+    Lock lock(q->mu);
+    return earliest_alarm(q);
+}
+
+cq_event
+cq_next(cq_queue *q, int64_t deadline)
+{
+    return next_impl(q, true, nullptr, deadline);
+}
+
+cq_event
+cq_pluck(cq_queue *q, void *tag, int64_t deadline)
+{
+    return next_impl(q, false, tag, deadline);
+}
+
+void
+cq_shutdown(cq_queue *q)
+{
+    Lock lock(q->mu);
+    if (q->shutdown)
+        return;
+    for (auto &[id, alarm] : q->alarms)
+        cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
+    q->alarms.clear();
+    q->timers = decltype(q->timers)();
+    for (cq_channel *ch : q->channels)
+        cq::channel_fail(q, ch, CQ_E_SHUTDOWN);
+    for (cq_server *server : q->servers)
+        cq::server_close(q, server, CQ_E_SHUTDOWN);
+    q->shutdown = true;
+    cq::kick(q);
+    q->cv.notify_all();
+}
+
+void
+cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx)
+{
+    cq_shutdown(q);
+    for (cq_event &ev : q->events) {
+        if (drop_tag)
+            drop_tag(ev.tag, ctx);
+        cq_value_free(ev.value);
+    }
+    q->events.clear();
+    for (cq_call *call : q->calls)
+        delete call;
+    for (cq_channel *ch : q->channels)
+        delete ch;
+    for (cq_server *server : q->servers)
+        delete server;
+    cq::unregister_io(q, &q->wake);
+    if (q->wake_write >= 0 && q->wake_write != q->wake.fd)
+        ::close(q->wake_write);
+    delete q;
+}
+
+int
+cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
+{
+    Lock lock(q->mu);
+    if (q->shutdown)
+        return CQ_E_SHUTDOWN;
+    uint64_t id = q->next_id++;
+    q->alarms.emplace(id, cq::Alarm{tag, deadline});
+    q->timers.emplace(deadline, id);
+    if (alarm_id)
+        *alarm_id = id;
+    // The poller may sleep past this deadline, and an event loop watching cq_fd
+    // must re-read cq_next_alarm(): both look again after a wake-up.
+    cq::kick(q);
+    return CQ_OK;
+}
+
+int
+cq_alarm_cancel(cq_queue *q, uint64_t alarm_id)
+{
+    Lock lock(q->mu);
+    auto it = q->alarms.find(alarm_id);
+    if (it == q->alarms.end())
+        return CQ_E_INVALID;
+    cq::push_event(q, CQ_OP_ALARM, it->second.tag, 0, CQ_E_CANCELLED);
+    q->alarms.erase(it);
+    return CQ_OK;
+}
+
+} // extern "C"

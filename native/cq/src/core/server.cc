@@ -1,0 +1,407 @@
+// server.cc: the server side. A listener accepts connections; each connection
+// parses commands, answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands
+// every other command to the application as a CQ_OP_REQUEST event. Responses
+// leave in request order whatever order the application answers in.
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "resp.h"
+
+namespace cq {
+namespace {
+
+bool
+name_is(const cq_value &arg, const char *name)
+{
+    size_t n = std::strlen(name);
+    return arg.len == n && strncasecmp(arg.data, name, n) == 0;
+}
+
+void
+append_bulk(std::string &out, const cq_value &arg)
+{
+    cq_value bulk{};
+    bulk.type = CQ_BULK;
+    bulk.data = arg.data;
+    bulk.len = arg.len;
+    resp::encode_value(out, bulk);
+}
+
+// Locked. Closes and frees a connection. Requests it had handed out stay
+// valid handles; responding to them reports CQ_E_CLOSED.
+void
+conn_close(cq_queue *q, ServerConn *conn)
+{
+    cq_server *server = conn->server;
+    unregister_io(q, conn);
+    server->conns.erase(conn);
+    delete conn;
+    if (server->accept_paused && !server->closed) {
+        // A descriptor was freed: accepting may work again.
+        server->accept_paused = false;
+        set_interest(q, server, kReadable);
+    }
+}
+
+// Locked. Answers that are ready, in order, move to the output buffer.
+void
+collect_ready(ServerConn *conn)
+{
+    while (!conn->replies.empty() && conn->replies.front().ready) {
+        conn->out.append(conn->replies.front().bytes.data(), conn->replies.front().bytes.size());
+        conn->replies.pop_front();
+    }
+}
+
+void
+add_ready_reply(ServerConn *conn, std::string &&bytes)
+{
+    if (conn->replies.empty()) {
+        conn->out.append(bytes.data(), bytes.size());
+        return;
+    }
+    conn->replies.push_back(Slot{true, std::move(bytes)});
+    conn->next_seq++;
+}
+
+// Locked. Hands one request to the application (or to the backlog).
+void
+deliver(cq_queue *q, cq_server *server, uint64_t conn_id, uint64_t seq, cq_value *args)
+{
+    if (server->slots.empty()) {
+        server->backlog.push_back(Pending{conn_id, seq, args});
+        return;
+    }
+    cq_call *call = new (std::nothrow) cq_call{q, conn_id, seq};
+    void *tag = server->slots.front();
+    server->slots.pop_front();
+    if (call == nullptr) {
+        cq_value_free(args);
+        push_event(q, CQ_OP_REQUEST, tag, 0, CQ_E_NOMEM);
+        return;
+    }
+    q->calls.insert(call);
+    push_event(q, CQ_OP_REQUEST, tag, 1, 0, args, call);
+}
+
+bool
+builtin(ServerConn *conn, cq_value *args)
+{
+    if (!(conn->server->flags & CQ_SERVER_BUILTINS))
+        return false;
+    const cq_value &name = args->items[0];
+    std::string reply;
+    if (name_is(name, "PING")) {
+        if (args->count == 1) {
+            reply = "+PONG\r\n";
+        } else if (args->count == 2) {
+            append_bulk(reply, args->items[1]);
+        } else {
+            reply = "-ERR wrong number of arguments for 'ping' command\r\n";
+        }
+    } else if (name_is(name, "ECHO")) {
+        if (args->count == 2) {
+            append_bulk(reply, args->items[1]);
+        } else {
+            reply = "-ERR wrong number of arguments for 'echo' command\r\n";
+        }
+    } else {
+        return false;
+    }
+    add_ready_reply(conn, std::move(reply));
+    cq_value_free(args);
+    return true;
+}
+
+// Locked. Turns buffered bytes into answers and requests.
+void
+process_input(cq_queue *q, ServerConn *conn)
+{
+    while (!conn->closing && conn->in.size()) {
+        if (conn->outstanding >= kMaxOutstanding) {
+            conn->paused = true; // back-pressure: resume when the application answers
+            break;
+        }
+        resp::Parsed p = resp::parse_command(conn->in.begin(), conn->in.size(), q->limits);
+        if (p.consumed == 0)
+            break;
+        if (p.consumed < 0) {
+            // Tell the peer why, then close once everything before it is sent.
+            std::string reply;
+            resp::encode_error(reply, p.message);
+            add_ready_reply(conn, std::move(reply));
+            conn->closing = true;
+            conn->in.clear();
+            break;
+        }
+        conn->in.consume(static_cast<size_t>(p.consumed));
+        if (p.value == nullptr)
+            continue; // an empty line
+        if (builtin(conn, p.value))
+            continue;
+        conn->replies.push_back(Slot{});
+        uint64_t seq = conn->next_seq++;
+        conn->outstanding++;
+        deliver(q, conn->server, conn->id, seq, p.value);
+    }
+    collect_ready(conn);
+}
+
+// Locked. Writes what the kernel takes; false if the connection was closed.
+bool
+flush(cq_queue *q, ServerConn *conn)
+{
+    if (write_some(conn->fd, conn->out) != 0) {
+        conn_close(q, conn);
+        return false;
+    }
+    if (conn->closing && conn->replies.empty() && !conn->out.size()) {
+        conn_close(q, conn);
+        return false;
+    }
+    return true;
+}
+
+void
+update_interest(cq_queue *q, ServerConn *conn)
+{
+    uint32_t want = (conn->closing || conn->paused) ? 0u : static_cast<uint32_t>(kReadable);
+    if (conn->out.size())
+        want |= kWritable;
+    set_interest(q, conn, want);
+}
+
+} // namespace
+
+void
+listener_ready(cq_queue *q, cq_server *server, uint32_t)
+{
+    for (int accepted = 0; accepted < 256; accepted++) {
+#ifdef SOCK_NONBLOCK
+        int fd = ::accept4(server->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        int fd = ::accept(server->fd, nullptr, nullptr);
+        if (fd >= 0) {
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+#endif
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Level-triggered readiness would spin: stop listening until a
+                // connection closes and frees a descriptor.
+                server->accept_paused = true;
+                set_interest(q, server, 0);
+            }
+            return;
+        }
+        set_nodelay(fd);
+        ServerConn *conn = new (std::nothrow) ServerConn();
+        if (conn == nullptr) {
+            ::close(fd);
+            return;
+        }
+        conn->fd = fd;
+        conn->kind = IoKind::ServerConn;
+        conn->server = server;
+        if (register_io(q, conn, kReadable) != 0) {
+            ::close(fd);
+            delete conn;
+            return;
+        }
+        server->conns.insert(conn);
+    }
+}
+
+void
+conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
+{
+    bool reading = !conn->closing && !conn->paused;
+    if ((events & kHangup) && !reading) {
+        conn_close(q, conn);
+        return;
+    }
+    bool eof = false;
+    if ((events & kReadable) && reading) {
+        if (read_some(conn->fd, conn->in, &eof) != 0) {
+            conn_close(q, conn);
+            return;
+        }
+        process_input(q, conn);
+    }
+    if (!flush(q, conn))
+        return;
+    if (eof) {
+        // The peer is gone: what it asked for can no longer reach it.
+        conn_close(q, conn);
+        return;
+    }
+    update_interest(q, conn);
+}
+
+void
+server_close(cq_queue *q, cq_server *server, int error)
+{
+    if (server->closed)
+        return;
+    server->closed = true;
+    unregister_io(q, server);
+    std::vector<ServerConn *> conns(server->conns.begin(), server->conns.end());
+    for (ServerConn *conn : conns)
+        conn_close(q, conn);
+    for (void *tag : server->slots)
+        push_event(q, CQ_OP_REQUEST, tag, 0, error);
+    server->slots.clear();
+    for (Pending &p : server->backlog)
+        cq_value_free(p.args);
+    server->backlog.clear();
+}
+
+} // namespace cq
+
+extern "C" {
+
+int
+cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out)
+{
+    *out = nullptr;
+    sockaddr_storage addr{};
+    unsigned addrlen = 0;
+    int family = 0;
+    int err = cq::resolve(host, port, true, &addr, &addrlen, &family);
+    if (err)
+        return err;
+    int fd = -1;
+    if ((err = cq::open_socket(family, &fd)) != 0)
+        return err;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 || ::listen(fd, 1024) < 0) {
+        err = errno;
+        ::close(fd);
+        return err;
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    int bound_port = family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
+                                        : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->shutdown) {
+        ::close(fd);
+        return CQ_E_SHUTDOWN;
+    }
+    cq_server *server = new (std::nothrow) cq_server();
+    if (server == nullptr) {
+        ::close(fd);
+        return CQ_E_NOMEM;
+    }
+    server->q = q;
+    server->fd = fd;
+    server->kind = cq::IoKind::Listener;
+    server->flags = flags;
+    server->port = bound_port;
+    if ((err = cq::register_io(q, server, cq::kReadable)) != 0) {
+        ::close(fd);
+        delete server;
+        return err;
+    }
+    q->servers.insert(server);
+    *out = server;
+    return CQ_OK;
+}
+
+int
+cq_server_port(cq_server *server)
+{
+    return server->port;
+}
+
+int
+cq_server_request(cq_server *server, void *tag)
+{
+    cq_queue *q = server->q;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->shutdown)
+        return CQ_E_SHUTDOWN;
+    if (server->closed)
+        return CQ_E_CLOSED;
+    while (!server->backlog.empty()) {
+        cq::Pending p = server->backlog.front();
+        server->backlog.pop_front();
+        if (!q->io.count(p.conn_id)) { // its connection is gone: nobody to answer
+            cq_value_free(p.args);
+            continue;
+        }
+        server->slots.push_back(tag);
+        cq::deliver(q, server, p.conn_id, p.seq, p.args);
+        return CQ_OK;
+    }
+    server->slots.push_back(tag);
+    return CQ_OK;
+}
+
+void
+cq_server_destroy(cq_server *server)
+{
+    cq_queue *q = server->q;
+    std::lock_guard<std::mutex> lock(q->mu);
+    cq::server_close(q, server, CQ_E_CLOSED);
+    q->servers.erase(server);
+    delete server;
+}
+
+int
+cq_call_respond(cq_call *call, const cq_value *response)
+{
+    std::string bytes;
+    if (cq::resp::encode_value(bytes, *response) != CQ_OK)
+        return CQ_E_INVALID;
+    cq_queue *q = call->q;
+    std::lock_guard<std::mutex> lock(q->mu);
+    q->calls.erase(call);
+    auto it = q->io.find(call->conn_id);
+    int result = q->shutdown ? CQ_E_SHUTDOWN : CQ_E_CLOSED;
+    if (it != q->io.end() && it->second->kind == cq::IoKind::ServerConn) {
+        auto *conn = static_cast<cq::ServerConn *>(it->second);
+        uint64_t first = conn->next_seq - conn->replies.size();
+        cq::Slot &slot = conn->replies[call->seq - first];
+        slot.ready = true;
+        slot.bytes = std::move(bytes);
+        conn->outstanding--;
+        cq::collect_ready(conn);
+        result = CQ_OK;
+        if (conn->paused && conn->outstanding < cq::kMaxOutstanding) {
+            conn->paused = false;
+            cq::process_input(q, conn); // what was buffered while paused
+        }
+        if (cq::flush(q, conn))
+            cq::update_interest(q, conn);
+    }
+    delete call;
+    return result;
+}
+
+void
+cq_call_destroy(cq_call *call)
+{
+    static const char kMessage[] = "ERR the server dropped the request without a response";
+    cq_value error{};
+    error.type = CQ_ERROR;
+    error.data = const_cast<char *>(kMessage);
+    error.len = sizeof kMessage - 1;
+    cq_call_respond(call, &error);
+}
+
+} // extern "C"

@@ -1,0 +1,107 @@
+"""Type stubs for the Cython binding of the completion-queue core."""
+
+from collections.abc import Sequence
+from typing import Any
+
+OP: int
+TIMEOUT: int
+SHUTDOWN: int
+ALARM: int
+CONNECT: int
+CALL: int
+REQUEST: int
+E_SHUTDOWN: int
+E_CANCELLED: int
+E_PROTOCOL: int
+E_TOO_LARGE: int
+E_CLOSED: int
+E_INVALID: int
+E_RESOLVE: int
+E_NOMEM: int
+
+Arg = str | bytes | bytearray | memoryview | int | float
+# What a server handler may return: str (simple string), bytes (bulk string),
+# int, None (nil), a list/tuple of these, or an exception (an error reply).
+Response = Any
+
+class ReplyError(Exception):
+    """A RESP error reply: the call worked, the command failed."""
+
+class ProtocolError(ValueError):
+    """The peer broke RESP or a limit; the connection is closed."""
+
+class CancelledError(Exception):
+    """The operation was cancelled."""
+
+class ClosedError(ConnectionError):
+    """The connection closed before the operation completed."""
+
+def error_for(code: int) -> BaseException:
+    """The exception for a core status code (positive: errno)."""
+
+class Event:
+    """One completion."""
+
+    @property
+    def type(self) -> int: ...
+    @property
+    def op(self) -> int: ...
+    @property
+    def tag(self) -> Any: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def error(self) -> int: ...
+    @property
+    def value(self) -> Any:
+        """A reply (str, bytes, int, None, list, ReplyError) or a request's arguments."""
+    @property
+    def call(self) -> ServerCall | None: ...
+    def exception(self) -> BaseException | None:
+        """The exception describing a failed operation, or None."""
+
+class CompletionQueue:
+    """Start operations with a tag, collect their events with next()/pluck()."""
+
+    def __init__(self, *, max_frame: int | None = None, max_depth: int | None = None,
+                 max_elements: int | None = None) -> None: ...
+    def next(self, timeout: float | None = None) -> Event:
+        """Wait (GIL released) for the next event; 0 polls, None waits forever."""
+    def pluck(self, tag: Any, timeout: float | None = None) -> Event:
+        """Wait for the event of one tag (by identity)."""
+    def fileno(self) -> int:
+        """A fd readable when next(0) may make progress (Linux: the epoll fd)."""
+    def next_alarm(self) -> float | None:
+        """Seconds until the earliest alarm, or None."""
+    def alarm(self, timeout: float, tag: Any) -> Alarm: ...
+    def connect(self, host: str | bytes, port: int, tag: Any) -> Channel: ...
+    def serve(self, host: str | bytes = "127.0.0.1", port: int = 0, *,
+              builtins: bool = True) -> Server: ...
+    def shutdown(self) -> None:
+        """Refuse new operations, fail the in-flight ones; any thread."""
+    def close(self) -> None:
+        """Shut down, then free the queue and every handle made from it."""
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> CompletionQueue: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+
+class Alarm:
+    def cancel(self) -> bool:
+        """True if it was pending; its event then has ok=False."""
+
+class Channel:
+    def call(self, args: Sequence[Arg], tag: Any) -> None:
+        """Send one command; its reply completes the CALL event of tag."""
+    def close(self) -> None: ...
+
+class Server:
+    @property
+    def port(self) -> int: ...
+    def request(self, tag: Any) -> None:
+        """The next command completes the REQUEST event of tag."""
+    def close(self) -> None: ...
+
+class ServerCall:
+    def respond(self, value: Response) -> None:
+        """Answer once; responses leave in request order per connection."""

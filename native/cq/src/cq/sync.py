@@ -1,0 +1,177 @@
+"""The sync stack: blocking calls and a threaded server loop over the core.
+
+Each blocking call starts one operation and waits for *its* event with
+``pluck`` (as gRPC's sync stack does), so many threads can share one client:
+their commands are pipelined on one connection and each thread gets its own
+reply. The GIL is released while a thread waits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._cq import OP, REQUEST, SHUTDOWN, TIMEOUT, CompletionQueue, ReplyError
+
+Handler = Callable[..., Any]
+
+
+class Client:
+    """A blocking RESP client over one connection, safe to share between threads."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 6379, *,
+                 timeout: float | None = 10.0) -> None:
+        self._cq = CompletionQueue()
+        self.timeout = timeout
+        tag = object()
+        try:
+            self._channel = self._cq.connect(host, port, tag)
+            event = self._cq.pluck(tag, timeout)
+            if event.type == TIMEOUT:
+                raise TimeoutError(f"connecting to {host}:{port} took more than {timeout} s")
+            if not event.ok:
+                raise event.exception()
+        except BaseException:
+            self._cq.close()
+            raise
+
+    def call(self, *args: str | bytes | int | float, timeout: float | None = None) -> Any:
+        """Send one command and return its reply (bytes, str, int, None or a list).
+
+        Raises ReplyError for an error reply, TimeoutError if no reply came in
+        time (the connection is then closed: RESP cannot skip one reply).
+        """
+        tag = object()
+        self._channel.call(args, tag)
+        event = self._cq.pluck(tag, self.timeout if timeout is None else timeout)
+        if event.type == TIMEOUT:
+            # Closing fails every call in flight at once, this one included;
+            # collect its event so that its tag is released now.
+            self._channel.close()
+            self._cq.pluck(tag, 0)
+            raise TimeoutError(f"no reply to {args[0]!r} in time; connection closed")
+        if event.type != OP:
+            raise RuntimeError("the client is closed")
+        if not event.ok:
+            raise event.exception()
+        if isinstance(event.value, ReplyError):
+            raise event.value
+        return event.value
+
+    def close(self) -> None:
+        self._cq.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _config(*args: bytes) -> list[bytes]:
+    # redis-benchmark asks for CONFIG GET save/appendonly before it starts:
+    # answer with empty values rather than an error it would print.
+    if len(args) >= 2 and args[0].upper() == b"GET":
+        return [item for key in args[1:] for item in (key, b"")]
+    return ReplyError("ERR only CONFIG GET is supported")  # type: ignore[return-value]
+
+
+class SyncServer:
+    """A RESP server whose application commands run as Python handlers.
+
+    PING and ECHO are answered inside the core (unless ``builtins=False``);
+    every other command is dispatched to the handler registered for its name,
+    in one of ``threads`` worker threads. ``serve_forever`` returns after
+    ``shutdown()``, which is safe from any thread or a signal handler.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, threads: int = 1,
+                 builtins: bool = True) -> None:
+        if threads < 1:
+            raise ValueError("threads must be at least 1")
+        self._cq = CompletionQueue()
+        try:
+            self._server = self._cq.serve(host, port, builtins=builtins)
+        except BaseException:
+            self._cq.close()
+            raise
+        self.host = host
+        self.port: int = self._server.port
+        self.threads = threads
+        self.handlers: dict[bytes, Handler] = {b"CONFIG": _config}
+
+    def handler(self, name: str) -> Callable[[Handler], Handler]:
+        """Decorator: ``@server.handler("GET")`` registers a command handler that
+        takes the arguments as bytes and returns the response value."""
+        def register(fn: Handler) -> Handler:
+            self.handlers[name.upper().encode()] = fn
+            return fn
+        return register
+
+    def add_handlers(self, handlers: dict[str, Handler] | Iterable[tuple[str, Handler]]) -> None:
+        items = handlers.items() if isinstance(handlers, dict) else handlers
+        for name, fn in items:
+            self.handlers[name.upper().encode()] = fn
+
+    def _dispatch(self, args: list[bytes]) -> Any:
+        fn = self.handlers.get(args[0].upper())
+        if fn is None:
+            name = args[0].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+            return ReplyError(f"ERR unknown command '{name}'")
+        try:
+            return fn(*args[1:])
+        except Exception as exc:  # the peer gets the message, the server goes on
+            message = f"ERR {type(exc).__name__}: {exc}"
+            return ReplyError(message.replace("\r", " ").replace("\n", " "))
+
+    def _worker(self) -> None:
+        cq, server = self._cq, self._server
+        try:
+            server.request(object())
+        except RuntimeError:
+            return  # already shut down
+        while True:
+            event = cq.next()
+            if event.type == SHUTDOWN:
+                return
+            if event.type != OP or event.op != REQUEST or not event.ok:
+                continue
+            try:
+                server.request(object())  # keep one request open per worker
+            except RuntimeError:
+                pass
+            response = self._dispatch(event.value)
+            try:
+                event.call.respond(response)
+            except (ValueError, TypeError, OverflowError) as exc:
+                event.call.respond(ReplyError(f"ERR bad response from handler: {exc}"))
+            except (ConnectionError, RuntimeError):
+                pass  # the client left, or we are shutting down
+
+    def serve_forever(self) -> None:
+        """Run the workers until shutdown(), then free the queue."""
+        workers = [threading.Thread(target=self._worker, name=f"cq-server-{i}", daemon=True)
+                   for i in range(self.threads - 1)]
+        for worker in workers:
+            worker.start()
+        try:
+            self._worker()
+        finally:
+            for worker in workers:
+                worker.join()
+
+    def shutdown(self) -> None:
+        """Stop serving: every worker's next() returns SHUTDOWN."""
+        if not self._cq.closed:
+            self._cq.shutdown()
+
+    def close(self) -> None:
+        self._cq.close()
+
+    def __enter__(self) -> SyncServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+        self.close()

@@ -1,0 +1,77 @@
+"""Helpers for the cq tests: free ports, required binaries, our server in threads.
+
+A module with a unique name (not conftest) so that tests can import it even when
+pytest collects several stages' test folders in one run.
+
+Tests that need redis binaries skip with the reason when they are absent on a
+developer's machine; CI installs them (.ci/run), and there (CI or
+CQ_REQUIRE_REDIS set) a missing binary is a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import cq
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        reason = f"{name} not found on PATH (Debian: apt-get install redis-server redis-tools)"
+        if os.environ.get("CQ_REQUIRE_REDIS") or os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+class RunningServer:
+    def __init__(self, server: cq.SyncServer, thread: threading.Thread) -> None:
+        self.server = server
+        self.thread = thread
+        self.port = server.port
+
+
+def start_server(threads: int = 2, **handlers) -> RunningServer:
+    server = cq.SyncServer("127.0.0.1", 0, threads=threads)
+    store: dict[bytes, bytes] = {}
+
+    def set_(key: bytes, value: bytes) -> str:
+        store[key] = value
+        return "OK"
+
+    server.add_handlers({"SET": set_, "GET": lambda key: store.get(key)})
+    server.add_handlers(handlers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return RunningServer(server, thread)
+
+
+def stop_server(running: RunningServer) -> None:
+    running.server.shutdown()
+    running.thread.join(10)
+    assert not running.thread.is_alive()
+    running.server.close()

@@ -1,0 +1,3 @@
+from typing import SupportsIndex
+
+def is_prime_trial(n: SupportsIndex) -> bool: ...

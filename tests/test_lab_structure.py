@@ -1,0 +1,41 @@
+"""Every lab has the shape attendees rely on: it opens with its objectives and time,
+and closes with its key points (the Carpentries' episode shape)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted((ROOT / "labs").glob("[0-9][0-9]-*.md"))
+
+
+def admonitions(text: str) -> list[tuple[str, str]]:
+    """(title, body) of every colon-fenced admonition, in order."""
+    return re.findall(r"^:::\{admonition\} *(.+?)\n(.*?)^:::\s*$", text, flags=re.M | re.S)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_lab_opens_with_objectives_and_time(lab):
+    text = lab.read_text(encoding="utf-8")
+    boxes = admonitions(text)
+    assert boxes, f"{lab.name} has no admonition: open with ':::{{admonition}} In this lab'"
+    title, body = boxes[0]
+    assert title.strip() == "In this lab", f"{lab.name} opens with {title!r}, not 'In this lab'"
+    assert re.search(r"\*\*Time\*\*: about \d+", body), f"{lab.name}: say how long it takes"
+    assert "**You will**" in body, f"{lab.name}: list what the learner will do"
+    first_cell = text.find("```{code-cell}")
+    assert first_cell == -1 or text.find(":::{admonition} In this lab") < first_cell, (
+        f"{lab.name}: the objectives must come before the first code cell")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_lab_closes_with_key_points(lab):
+    text = lab.read_text(encoding="utf-8")
+    title, body = admonitions(text)[-1]
+    assert title.strip() == "Key points", f"{lab.name} ends with {title!r}, not 'Key points'"
+    assert body.count("\n- ") >= 2, f"{lab.name}: the key points should be a list"
+    tail = text[text.rfind(":::{admonition} Key points"):]
+    assert "```{code-cell}" not in tail, f"{lab.name}: nothing should run after the key points"
