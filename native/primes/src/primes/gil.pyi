@@ -1,4 +1,9 @@
-"""Type stubs for the compiled ``primes.gil``."""
+"""The same CPU-bound work with the GIL held or released, for lab 03 and the tests.
+
+``count_range(lo, hi)`` counts the primes in [lo, hi) in one native loop, holding
+the GIL or not, and returns when the loop started and ended (``CLOCK_MONOTONIC``),
+so a caller can see whether two threads were inside their loops at the same time.
+"""
 
 from typing import Literal, SupportsIndex
 
