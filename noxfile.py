@@ -119,7 +119,8 @@ CQ_CHECK_TOOLS = ("meson-python", "meson", "ninja", "cython", "pytest", "pytest-
 # (alarms, client, server, ordering, shutdown, disconnects, garbage, tags, errors).
 CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.py",
                      "test_disconnect.py", "test_garbage_input.py", "test_tags.py",
-                     "test_errors.py", "test_pollable_fd.py", "test_server_order.py")
+                     "test_errors.py", "test_pollable_fd.py", "test_server_order.py",
+                     "test_interrupt.py", "test_aio_tags.py")
 
 
 def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> None:

@@ -4,7 +4,9 @@ Two measurements, each against both servers on loopback:
 
 * the sync client (``cq.Client``): calls per second from 1 and 16 threads
   sharing one client (so 16 threads pipeline on one connection);
-* ``redis-benchmark -t ping``: the servers' side, driven by an independent tool.
+* ``redis-benchmark -t ping``: the servers' side, driven by an independent tool;
+* cq.aio's six integration strategies against our server (``bench_aio.py``),
+  1 and 16 coroutines, with each one's ratio to the ``sync`` strategy.
 
 Our server runs as ``python -m cq serve`` in its own process, like
 redis-server, so the client's Python threads never share a GIL with it.
@@ -25,6 +27,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import bench_aio
 import benchmeta
 import cq
 
@@ -126,6 +129,10 @@ def main() -> None:
                     for test, value in redis_benchmark(port, requests).items():
                         rps.setdefault((name, test), []).append(value)
 
+    # The asyncio layer's six integration strategies, against our server.
+    with server("cq") as port:
+        aio_rows = bench_aio.measure(port, min(seconds, 2.0), repeats)
+
     payload = {
         "machine": benchmeta.machine(["cython", "meson", "meson-python"]),
         "quick": args.quick,
@@ -139,6 +146,7 @@ def main() -> None:
             {"server": name, "test": test, "rps": benchmeta.summarize(samples)}
             for (name, test), samples in rps.items()
         ],
+        "aio_qps": aio_rows,
     }
     for row in payload["client_qps"]:
         print(f"sync client -> {row['server']:5} {row['threads']:2} threads: "
@@ -146,6 +154,7 @@ def main() -> None:
     for row in payload["redis_benchmark"]:
         print(f"redis-benchmark -> {row['server']:5} {row['test']:12}: "
               f"{row['rps']['median']:>9,.0f} requests/s")
+    bench_aio.report(aio_rows)
     benchmeta.write(args.out, payload)
 
 

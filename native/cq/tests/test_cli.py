@@ -20,6 +20,9 @@ def test_help_and_bad_arguments():
     bad = run("call", "--port", "99999", "PING")
     assert bad.returncode == 2 and "out of range" in bad.stderr
     assert run().returncode == 2  # no sub-command
+    for timeout in ("-1", "nan", "soon"):
+        bad = run("call", "--timeout", timeout, "PING")
+        assert bad.returncode == 2 and "--timeout" in bad.stderr, bad.stderr
 
 
 def test_call_against_redis_server(redis_port):

@@ -1,5 +1,6 @@
 """Peers that go away: mid-reply on the client side, mid-request on the server side."""
 
+import errno
 import socket
 import threading
 import time
@@ -59,8 +60,11 @@ def test_refused_connection_fails_connect_and_calls_with_errno():
     with cq.CompletionQueue() as q:
         channel = q.connect("127.0.0.1", port, "connect")
         channel.call(["PING"], "call")
-        events = {q.next(5).tag: None for _ in range(2)}
+        events = {(event := q.next(5)).tag: event for _ in range(2)}
         assert set(events) == {"connect", "call"}
+        for event in events.values():
+            assert not event.ok and event.error == errno.ECONNREFUSED
+            assert isinstance(event.exception(), ConnectionRefusedError)
         with pytest.raises(ConnectionRefusedError):
             cq.Client("127.0.0.1", port)
         channel.close()

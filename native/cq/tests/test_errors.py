@@ -1,5 +1,6 @@
 """Bad input to the binding raises the Python exception CPython would."""
 
+import gc
 import socket
 
 import cq
@@ -80,8 +81,60 @@ def test_dropped_call_gets_an_error_reply():
         server.close()
 
 
+def test_a_call_dropped_inside_a_garbage_cycle_still_gets_its_reply():
+    # The cycle collector clears objects before freeing them; a handle whose
+    # reference to its queue were cleared first could no longer answer.
+    with cq.CompletionQueue() as q:
+        server = q.serve()
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.sendall(b"GET k\r\n")
+        server.request("r")
+        cycle = [q.pluck("r", 5).call]
+        cycle.append(cycle)
+        del cycle
+        gc.collect()
+        assert sock.recv(4096).startswith(b"-ERR the server dropped the request")
+        sock.close()
+        server.close()
+
+
 def test_queue_limits_are_validated():
     with pytest.raises(ValueError):
         cq.CompletionQueue(max_frame=0)
     with pytest.raises(ValueError):
         cq.CompletionQueue(max_depth=-1)
+    # The parser and the conversion to Python recurse once per level: a depth
+    # limit of a million would let a peer overflow the C stack.
+    with pytest.raises(ValueError, match="max_depth"):
+        cq.CompletionQueue(max_depth=1_000_000)
+
+
+@pytest.mark.parametrize("timeout", [-1, -0.001, float("-inf")])
+def test_negative_timeouts_are_rejected_like_time_sleep(timeout):
+    with cq.CompletionQueue() as q:
+        with pytest.raises(ValueError, match="non-negative"):
+            q.next(timeout)
+        with pytest.raises(ValueError, match="non-negative"):
+            q.pluck("t", timeout)
+        with pytest.raises(ValueError, match="non-negative"):
+            q.alarm(timeout, "t")
+
+
+def test_hosts_must_be_str_or_bytes_without_nul():
+    with cq.CompletionQueue() as q:
+        with pytest.raises(TypeError):
+            q.connect(127, 6379, "t")  # bytes(127) would be 127 NUL bytes
+        with pytest.raises(TypeError):
+            q.serve(0, 0)
+        with pytest.raises(ValueError, match="null"):
+            q.connect("127.0.0.1\0evil.example", 6379, "t")
+        with pytest.raises(ValueError, match="null"):
+            q.serve(b"127.0.0.1\0", 0)
+
+
+def test_a_string_is_not_a_command(cq_server):
+    with cq.CompletionQueue() as q:
+        channel = q.connect("127.0.0.1", cq_server.port, "c")
+        with pytest.raises(TypeError, match="sequence"):
+            channel.call("PING", "t")  # would send the command P I N G
+        channel.close()

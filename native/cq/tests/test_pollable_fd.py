@@ -2,6 +2,7 @@
 
 import select
 import sys
+import time
 
 import cq
 import pytest
@@ -45,3 +46,18 @@ def test_fd_turns_readable_when_a_reply_arrives(cq_server):
                 got[event.tag] = event.value
         assert got == {"connect": None, "ping": "PONG"}
         channel.close()
+
+
+def test_fd_stays_readable_while_events_wait_in_the_queue():
+    # A thread that plucks one tag may complete others in the same poller
+    # round; an event loop watching the fd must still hear about those.
+    with cq.CompletionQueue() as q:
+        fd = q.fileno()
+        q.alarm(0.05, "mine")
+        q.alarm(0.05, "theirs")
+        time.sleep(0.1)  # both are due: one poller round fires both
+        assert q.pluck("mine", 5).ok
+        assert readable(fd, 0.5), "an event is queued but the fd says nothing"
+        assert q.next(0).tag == "theirs"
+        assert q.next(0).type == cq.TIMEOUT
+        assert not readable(fd, 0)

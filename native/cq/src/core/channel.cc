@@ -189,6 +189,7 @@ cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size
         return CQ_E_SHUTDOWN;
     if (ch->closed)
         return ch->error ? ch->error : CQ_E_CLOSED;
+    ch->out.compact();
     cq::resp::encode_command(ch->out.data, argc, argv, lens);
     ch->calls.push_back(tag);
     if (ch->connected) {

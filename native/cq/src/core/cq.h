@@ -91,6 +91,10 @@ typedef struct cq_limits {
 
 void cq_limits_default(cq_limits *limits);
 
+/* The largest max_depth cq_create accepts (CQ_E_INVALID above it, or for a
+ * zero limit): parsing and freeing recurse once per level. */
+#define CQ_MAX_DEPTH_LIMIT 512
+
 /* ----- time ------------------------------------------------------------------
  * Deadlines are absolute, in nanoseconds of the monotonic clock. */
 #define CQ_INFINITE INT64_MAX
@@ -121,6 +125,8 @@ typedef struct cq_event {
     cq_call *call;   /* owned by the receiver: cq_call_respond() or cq_call_destroy() */
 } cq_event;
 
+/* *error: CQ_E_INVALID for a zero limit or max_depth > CQ_MAX_DEPTH_LIMIT,
+ * else an errno value from epoll/eventfd. */
 cq_queue *cq_create(const cq_limits *limits /* NULL: defaults */, int *error);
 
 /* A file descriptor that turns readable when cq_next(q, 0) may make progress

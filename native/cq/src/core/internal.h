@@ -53,12 +53,18 @@ struct Buffer {
     }
     void append(const char *p, size_t n)
     {
-        // Compact before growing, so a long-lived connection's buffer stays small.
+        compact();
+        data.append(p, n);
+    }
+    // Drops the consumed front once it is half the string, so a buffer that is
+    // never quite drained (a busy pipelined connection) does not grow forever.
+    // Call before appending to data directly.
+    void compact()
+    {
         if (off && off >= data.size() / 2) {
             data.erase(0, off);
             off = 0;
         }
-        data.append(p, n);
     }
     void clear()
     {
@@ -90,9 +96,13 @@ struct Alarm {
 
 using TimerEntry = std::pair<int64_t, uint64_t>; // deadline, alarm id
 
-// The largest number of requests one connection may have waiting for the
-// application before the server stops reading from it (back-pressure).
+// Back-pressure on one server connection: past either bound the server stops
+// reading from it until the application answers or the peer reads. The first
+// bounds the requests waiting for the application (and answers queued behind
+// them); the second the reply bytes buffered for a peer that reads slowly, or
+// never, while it goes on pipelining commands.
 constexpr size_t kMaxOutstanding = 1024;
+constexpr size_t kMaxBufferedOutput = 1 << 20;
 
 } // namespace cq
 
@@ -112,10 +122,9 @@ struct ServerConn : IoObject {
     cq_server *server = nullptr;
     Buffer in, out;
     std::deque<Slot> replies;
-    uint64_t next_seq = 0;  // sequence number of the next slot; first is next_seq - size
-    size_t outstanding = 0; // requests handed to the application, not yet answered
-    bool closing = false;   // a protocol error was answered: close once flushed
-    bool paused = false;    // too many outstanding requests: not reading
+    uint64_t next_seq = 0; // sequence number of the next slot; first is next_seq - size
+    size_t slot_bytes = 0; // bytes of the ready replies waiting in slots
+    bool closing = false;  // a protocol error was answered: close once flushed
 };
 } // namespace cq
 

@@ -139,9 +139,15 @@ timeout_ms(int64_t now, int64_t until)
         return -1;
     if (until <= now)
         return 0;
-    int64_t ms = (until - now + 999999) / 1000000; // round up: never wake early
+    // Round up (never wake early) without adding to a deadline near INT64_MAX.
+    int64_t left = until - now;
+    int64_t ms = left / 1000000 + (left % 1000000 != 0);
     return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
+
+// The longest single condition-variable wait: std::chrono adds the duration to
+// now(), which would overflow for a deadline near INT64_MAX. The caller loops.
+constexpr int64_t kMaxWaitNs = int64_t{3600} * 1000000000;
 
 // Locked on entry and exit. One round of the poller role: wait for readiness
 // without the lock, then handle it with the lock.
@@ -204,8 +210,14 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
     Lock lock(q->mu);
     bool polled = false;
     for (;;) {
-        if (take_event(q, any, tag, &ev))
+        if (take_event(q, any, tag, &ev)) {
+            // cq_fd() promises "readable while next(0) has work": a round that
+            // completed several operations must leave it readable for the rest
+            // (an event loop may be watching while this thread plucks one tag).
+            if (!q->events.empty())
+                cq::kick(q);
             return ev;
+        }
         if (q->shutdown) {
             // Shutdown pushed every in-flight operation's event at once, so an event
             // that is not here now never will be.
@@ -227,7 +239,8 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
         if (deadline == CQ_INFINITE) {
             q->cv.wait(lock);
         } else {
-            q->cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+            int64_t left = deadline - now;
+            q->cv.wait_for(lock, std::chrono::nanoseconds(left < kMaxWaitNs ? left : kMaxWaitNs));
         }
     }
     ev.type = CQ_EVENT_TIMEOUT;
@@ -291,6 +304,12 @@ cq_create(const cq_limits *limits, int *error)
         goto fail;
     }
     if (limits) {
+        // The parser recurses once per nesting level, on the caller's stack.
+        if (limits->max_depth == 0 || limits->max_depth > CQ_MAX_DEPTH_LIMIT ||
+            limits->max_frame == 0 || limits->max_elements == 0) {
+            err = CQ_E_INVALID;
+            goto fail;
+        }
         q->limits = *limits;
     } else {
         cq_limits_default(&q->limits);

@@ -36,15 +36,35 @@ append_bulk(std::string &out, const cq_value &arg)
     resp::encode_value(out, bulk);
 }
 
+// True when the connection must not read more: see kMaxOutstanding.
+bool
+backlogged(const ServerConn *conn)
+{
+    return conn->replies.size() >= kMaxOutstanding ||
+           conn->out.size() + conn->slot_bytes >= kMaxBufferedOutput;
+}
+
 // Locked. Closes and frees a connection. Requests it had handed out stay
-// valid handles; responding to them reports CQ_E_CLOSED.
+// valid handles; responding to them reports CQ_E_CLOSED. Requests still in
+// the server's backlog are dropped now: nobody could answer them, and a peer
+// that connects, pipelines and leaves must not pile them up.
 void
 conn_close(cq_queue *q, ServerConn *conn)
 {
     cq_server *server = conn->server;
+    uint64_t id = conn->id;
     unregister_io(q, conn);
     server->conns.erase(conn);
     delete conn;
+    std::deque<Pending> &backlog = server->backlog;
+    for (auto it = backlog.begin(); it != backlog.end();) {
+        if (it->conn_id == id) {
+            cq_value_free(it->args);
+            it = backlog.erase(it);
+        } else {
+            ++it;
+        }
+    }
     if (server->accept_paused && !server->closed) {
         // A descriptor was freed: accepting may work again.
         server->accept_paused = false;
@@ -57,7 +77,9 @@ void
 collect_ready(ServerConn *conn)
 {
     while (!conn->replies.empty() && conn->replies.front().ready) {
-        conn->out.append(conn->replies.front().bytes.data(), conn->replies.front().bytes.size());
+        const std::string &bytes = conn->replies.front().bytes;
+        conn->out.append(bytes.data(), bytes.size());
+        conn->slot_bytes -= bytes.size();
         conn->replies.pop_front();
     }
 }
@@ -69,6 +91,7 @@ add_ready_reply(ServerConn *conn, std::string &&bytes)
         conn->out.append(bytes.data(), bytes.size());
         return;
     }
+    conn->slot_bytes += bytes.size();
     conn->replies.push_back(Slot{true, std::move(bytes)});
     conn->next_seq++;
 }
@@ -122,13 +145,15 @@ builtin(ServerConn *conn, cq_value *args)
     return true;
 }
 
-// Locked. Turns buffered bytes into answers and requests.
-void
+// Locked. Turns buffered bytes into answers and requests. True when it
+// stopped with input left because of back-pressure.
+bool
 process_input(cq_queue *q, ServerConn *conn)
 {
+    bool blocked = false;
     while (!conn->closing && conn->in.size()) {
-        if (conn->outstanding >= kMaxOutstanding) {
-            conn->paused = true; // back-pressure: resume when the application answers
+        if (backlogged(conn)) {
+            blocked = true; // resume when the application answers or the peer reads
             break;
         }
         resp::Parsed p = resp::parse_command(conn->in.begin(), conn->in.size(), q->limits);
@@ -150,10 +175,10 @@ process_input(cq_queue *q, ServerConn *conn)
             continue;
         conn->replies.push_back(Slot{});
         uint64_t seq = conn->next_seq++;
-        conn->outstanding++;
         deliver(q, conn->server, conn->id, seq, p.value);
     }
     collect_ready(conn);
+    return blocked;
 }
 
 // Locked. Writes what the kernel takes; false if the connection was closed.
@@ -171,10 +196,24 @@ flush(cq_queue *q, ServerConn *conn)
     return true;
 }
 
+// Locked. Parses what is buffered and writes what is ready, again while
+// writing lifts the back-pressure that stopped the parsing. False if closed.
+bool
+pump(cq_queue *q, ServerConn *conn)
+{
+    for (;;) {
+        bool blocked = process_input(q, conn);
+        if (!flush(q, conn))
+            return false;
+        if (!blocked || backlogged(conn))
+            return true;
+    }
+}
+
 void
 update_interest(cq_queue *q, ServerConn *conn)
 {
-    uint32_t want = (conn->closing || conn->paused) ? 0u : static_cast<uint32_t>(kReadable);
+    uint32_t want = (conn->closing || backlogged(conn)) ? 0u : static_cast<uint32_t>(kReadable);
     if (conn->out.size())
         want |= kWritable;
     set_interest(q, conn, want);
@@ -227,7 +266,7 @@ listener_ready(cq_queue *q, cq_server *server, uint32_t)
 void
 conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
 {
-    bool reading = !conn->closing && !conn->paused;
+    bool reading = !conn->closing && !backlogged(conn);
     if ((events & kHangup) && !reading) {
         conn_close(q, conn);
         return;
@@ -238,9 +277,8 @@ conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
             conn_close(q, conn);
             return;
         }
-        process_input(q, conn);
     }
-    if (!flush(q, conn))
+    if (!pump(q, conn))
         return;
     if (eof) {
         // The peer is gone: what it asked for can no longer reach it.
@@ -378,15 +416,12 @@ cq_call_respond(cq_call *call, const cq_value *response)
         uint64_t first = conn->next_seq - conn->replies.size();
         cq::Slot &slot = conn->replies[call->seq - first];
         slot.ready = true;
+        conn->slot_bytes += bytes.size();
         slot.bytes = std::move(bytes);
-        conn->outstanding--;
         cq::collect_ready(conn);
         result = CQ_OK;
-        if (conn->paused && conn->outstanding < cq::kMaxOutstanding) {
-            conn->paused = false;
-            cq::process_input(q, conn); // what was buffered while paused
-        }
-        if (cq::flush(q, conn))
+        // Parses what was buffered while back-pressure held, then writes.
+        if (cq::pump(q, conn))
             cq::update_interest(q, conn);
     }
     delete call;

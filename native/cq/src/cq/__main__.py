@@ -49,6 +49,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds >= 0:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be a non-negative number of seconds: {text!r}")
+    return seconds
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         server = SyncServer(args.host, args.port, threads=args.threads)
@@ -109,7 +119,7 @@ def parser() -> argparse.ArgumentParser:
                             description="Send one command, e.g. ECHO hi, and print the reply.")
     c.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
     c.add_argument("--port", type=_port, default=6379, help="server port (default 6379)")
-    c.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
+    c.add_argument("--timeout", type=_timeout, default=10.0, help="seconds to wait (default 10)")
     c.add_argument("command", nargs="+", help="the command and its arguments")
     c.set_defaults(run=call)
     return top

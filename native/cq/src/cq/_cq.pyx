@@ -8,13 +8,14 @@ with the event undelivered. The core never touches a Python object, so every
 call into it runs with the GIL released.
 """
 
-import errno as _errno
 import math
 import os
 import socket
 import time
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.stdint cimport INT64_MAX, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -42,6 +43,11 @@ E_NOMEM = CQ_E_NOMEM
 
 # Deepest response a server handler may return (a cycle would never end).
 cdef int MAX_RESPONSE_DEPTH = 32
+
+# The longest a blocking next()/pluck() stays inside the core before it comes
+# back, with the GIL, to run signal handlers: a wait without deadline must
+# still let Ctrl-C through (Python's C-level handler only sets a flag).
+cdef int64_t SIGNAL_CHECK_NS = 50 * 1000 * 1000
 
 
 class ReplyError(Exception):
@@ -95,7 +101,9 @@ cdef int64_t deadline_for(object timeout) except? -1:
     cdef double seconds = timeout
     if math.isnan(seconds):
         raise ValueError("timeout must not be NaN")
-    if seconds <= 0:
+    if seconds < 0:
+        raise ValueError("timeout must be non-negative")  # as time.sleep() says
+    if seconds == 0:
         return 0
     if seconds > 1e9:  # beyond 30 years: forever, and no int64 overflow
         return CQ_INFINITE
@@ -157,6 +165,27 @@ cdef int py_to_value(object obj, cq_value *v, int depth) except -1:
     return 0
 
 
+cdef bytes host_arg(object host):
+    """A host name for the core: str or bytes, without the NUL that would cut
+    the C string short (CPython refuses those too)."""
+    cdef bytes data
+    if isinstance(host, str):
+        data = (<str>host).encode("utf-8")
+    elif isinstance(host, bytes):
+        data = host
+    else:
+        raise TypeError(f"host must be str or bytes, not {type(host).__name__!r}")
+    if b"\0" in data:
+        raise ValueError("host contains an embedded null byte")
+    return data
+
+
+cdef int check_port(int port) except -1:
+    if port < 0 or port > 65535:
+        raise ValueError(f"port must be 0-65535, not {port}")
+    return 0
+
+
 cdef bytes as_arg(object arg):
     if isinstance(arg, bytes):
         return arg
@@ -183,13 +212,8 @@ cdef class Event:
     the ``value`` (a reply, or a request's arguments) and, for a request, the
     ``call`` to respond through."""
 
-    cdef readonly int type
-    cdef readonly int op
-    cdef readonly object tag
-    cdef readonly bint ok
-    cdef readonly int error
-    cdef readonly object value
-    cdef readonly object call  # ServerCall or None
+    # Attributes (type, op, tag, ok, error, value, call) are declared in
+    # _cq.pxd, so that cq._aio can build and read events too.
 
     def exception(self):
         """The exception that describes a failed operation, or None."""
@@ -212,9 +236,8 @@ cdef class CompletionQueue:
     themselves; operations may be started from any thread.
     """
 
-    cdef cq_queue *_q
-    cdef int _busy     # threads inside the core right now (counted under the GIL)
-    cdef bint _closed
+    # Attributes (_q, _busy, _closed) are declared in _cq.pxd, so that
+    # cq._aio's poller thread can drive the same queue.
 
     def __cinit__(self, *, max_frame=None, max_depth=None, max_elements=None):
         cdef cq_limits limits
@@ -225,8 +248,8 @@ cdef class CompletionQueue:
                 raise ValueError("max_frame must be positive")
             limits.max_frame = max_frame
         if max_depth is not None:
-            if max_depth <= 0:
-                raise ValueError("max_depth must be positive")
+            if max_depth <= 0 or max_depth > CQ_MAX_DEPTH_LIMIT:
+                raise ValueError(f"max_depth must be 1-{CQ_MAX_DEPTH_LIMIT}, not {max_depth}")
             limits.max_depth = max_depth
         if max_elements is not None:
             if max_elements <= 0:
@@ -275,31 +298,43 @@ cdef class CompletionQueue:
                 cq_value_free(ev.value)
         return event
 
+    cdef Event _wait(self, bint any_tag, void *tag, int64_t deadline):
+        """next()/pluck() in slices of at most SIGNAL_CHECK_NS, checking for
+        signals between them. Each slice is entered and left on its own, so a
+        signal handler may even close the queue (the wait then says SHUTDOWN)."""
+        cdef cq_event ev
+        cdef int64_t until
+        cdef Event shutdown
+        while True:
+            self._enter()
+            try:
+                with nogil:
+                    until = cq_now() + SIGNAL_CHECK_NS
+                    if deadline < until:
+                        until = deadline
+                    if any_tag:
+                        ev = cq_next(self._q, until)
+                    else:
+                        ev = cq_pluck(self._q, tag, until)
+            finally:
+                self._leave()
+            if ev.type != CQ_EVENT_TIMEOUT or until == deadline:
+                return self._deliver(ev)
+            PyErr_CheckSignals()  # KeyboardInterrupt and friends raise here
+            if self._closed:  # by a signal handler, or another thread meanwhile
+                shutdown = Event.__new__(Event)
+                shutdown.type = CQ_EVENT_SHUTDOWN
+                return shutdown
+
     def next(self, timeout=None):
         """Wait for the next event, at most ``timeout`` seconds (None: forever,
-        0: do not block). Returns an Event; TIMEOUT and SHUTDOWN carry no tag."""
-        cdef int64_t deadline = deadline_for(timeout)
-        cdef cq_event ev
-        self._enter()
-        try:
-            with nogil:
-                ev = cq_next(self._q, deadline)
-        finally:
-            self._leave()
-        return self._deliver(ev)
+        0: do not block). Returns an Event; TIMEOUT and SHUTDOWN carry no tag.
+        The GIL is released while waiting; Ctrl-C interrupts the wait."""
+        return self._wait(True, NULL, deadline_for(timeout))
 
     def pluck(self, tag, timeout=None):
         """Like next(), but only for the event of ``tag`` (compared by identity)."""
-        cdef int64_t deadline = deadline_for(timeout)
-        cdef cq_event ev
-        cdef void *ptr = <void *>tag
-        self._enter()
-        try:
-            with nogil:
-                ev = cq_pluck(self._q, ptr, deadline)
-        finally:
-            self._leave()
-        return self._deliver(ev)
+        return self._wait(False, <void *>tag, deadline_for(timeout))
 
     def fileno(self):
         """A fd that turns readable when next(0) may make progress (Linux)."""
@@ -345,11 +380,12 @@ cdef class CompletionQueue:
     def connect(self, host, int port, tag):
         """Open a client connection; its CONNECT event carries ``tag``. Calls may
         be started at once: they are sent when the connection is up."""
-        cdef bytes host_b = host.encode("utf-8") if isinstance(host, str) else bytes(host)
+        cdef bytes host_b = host_arg(host)
         cdef const char *c_host = host_b
         cdef cq_channel *ch = NULL
         cdef int rc
         cdef Channel channel = Channel.__new__(Channel)
+        check_port(port)
         self._enter()
         Py_INCREF(tag)
         try:
@@ -367,12 +403,13 @@ cdef class CompletionQueue:
     def serve(self, host="127.0.0.1", int port=0, *, bint builtins=True):
         """Listen on host:port (0: any free port). With ``builtins`` the core
         answers PING and ECHO itself; every other command is a request."""
-        cdef bytes host_b = host.encode("utf-8") if isinstance(host, str) else bytes(host)
+        cdef bytes host_b = host_arg(host)
         cdef const char *c_host = host_b
         cdef cq_server *server = NULL
         cdef unsigned flags = CQ_SERVER_BUILTINS if builtins else 0
         cdef int rc
         cdef Server result = Server.__new__(Server)
+        check_port(port)
         self._enter()
         try:
             with nogil:
@@ -418,6 +455,7 @@ cdef class CompletionQueue:
         self.close()
 
 
+@cython.no_gc_clear
 cdef class Alarm:
     """A pending alarm; cancel() completes it now with ok=False."""
 
@@ -436,6 +474,7 @@ cdef class Alarm:
         return rc == CQ_OK
 
 
+@cython.no_gc_clear
 cdef class Channel:
     """One client connection; calls on it are pipelined and complete in order."""
 
@@ -447,6 +486,9 @@ cdef class Channel:
     def call(self, args, tag):
         """Send one command (a sequence of str/bytes/numbers); its reply is the
         value of the CALL event of ``tag``."""
+        if isinstance(args, (str, bytes, bytearray, memoryview)):
+            raise TypeError("args must be a sequence of arguments such as ['ECHO', 'hi'], "
+                            f"not {type(args).__name__!r}")
         cdef list parts = [as_arg(a) for a in args]
         cdef size_t n = len(parts)
         cdef size_t i
@@ -503,6 +545,7 @@ cdef class Channel:
         self._ch = NULL
 
 
+@cython.no_gc_clear
 cdef class Server:
     """A listening socket; request() asks for the next command that arrives."""
 
@@ -558,6 +601,7 @@ cdef class Server:
         self._server = NULL
 
 
+@cython.no_gc_clear
 cdef class ServerCall:
     """One received command, answered exactly once with respond()."""
 

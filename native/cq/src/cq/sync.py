@@ -132,7 +132,10 @@ class SyncServer:
         except RuntimeError:
             return  # already shut down
         while True:
-            event = cq.next()
+            try:
+                event = cq.next()
+            except RuntimeError:
+                return  # the queue was closed while this worker ran a handler
             if event.type == SHUTDOWN:
                 return
             if event.type != OP or event.op != REQUEST or not event.ok:

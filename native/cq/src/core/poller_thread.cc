@@ -1,0 +1,245 @@
+// poller_thread.cc: the native poller of the asyncio layer (see poller_thread.h).
+//
+// Rules learnt from grpc.aio's PollerCompletionQueue bug reports: the thread
+// never takes the GIL (no Python here at all), never blocks writing a wake-up
+// (the socket is non-blocking and a full socket already means "wake up"), and
+// ends on its own once the queue says SHUTDOWN, whether or not an event loop
+// still reads the other end.
+#include "poller_thread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <thread>
+
+struct cq_poller_thread {
+    cq_queue *q = nullptr;
+    cq_wake_policy policy = CQ_WAKE_PER_BATCH;
+    int read_fd = -1;
+    int write_fd = -1;
+    std::thread thread;
+    std::mutex lock;
+    std::deque<cq_event> events; // guarded by lock
+    bool wake_pending = false;   // guarded by lock; CQ_WAKE_PER_BATCH only
+    std::atomic<bool> finished{false};
+};
+
+namespace {
+
+int
+set_nonblocking_cloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return errno;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return errno;
+    return 0;
+}
+
+void
+write_wakeup(cq_poller_thread *p)
+{
+    const char byte = 1;
+    for (;;) {
+        ssize_t n = write(p->write_fd, &byte, 1);
+        if (n >= 0 || errno != EINTR)
+            return; // EAGAIN: a wake-up is already pending
+    }
+}
+
+void
+push(cq_poller_thread *p, const cq_event &ev)
+{
+    bool wake;
+    {
+        std::lock_guard<std::mutex> guard(p->lock);
+        p->events.push_back(ev);
+        if (p->policy == CQ_WAKE_PER_EVENT) {
+            wake = true;
+        } else {
+            wake = !p->wake_pending; // the queue turned non-empty for the loop
+            p->wake_pending = true;
+        }
+    }
+    if (wake)
+        write_wakeup(p);
+}
+
+void
+run(cq_poller_thread *p)
+{
+    for (;;) {
+        cq_event ev = cq_next(p->q, CQ_INFINITE);
+        if (ev.type == CQ_EVENT_TIMEOUT)
+            continue;
+        bool last = ev.type == CQ_EVENT_SHUTDOWN;
+        push(p, ev);
+        if (last)
+            break;
+    }
+    p->finished.store(true, std::memory_order_release);
+}
+
+void
+free_event(cq_event *ev)
+{
+    if (ev->value != nullptr)
+        cq_value_free(ev->value);
+    if (ev->call != nullptr)
+        cq_call_destroy(ev->call);
+    ev->value = nullptr;
+    ev->call = nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+int
+cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out)
+{
+    *out = nullptr;
+    if (q == nullptr || (policy != CQ_WAKE_PER_BATCH && policy != CQ_WAKE_PER_EVENT))
+        return CQ_E_INVALID;
+    cq_poller_thread *p = new (std::nothrow) cq_poller_thread;
+    if (p == nullptr)
+        return CQ_E_NOMEM;
+    p->q = q;
+    p->policy = policy;
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+        int err = errno;
+        delete p;
+        return err;
+    }
+    p->read_fd = fds[0];
+    p->write_fd = fds[1];
+    int err = set_nonblocking_cloexec(p->read_fd);
+    if (err == 0)
+        err = set_nonblocking_cloexec(p->write_fd);
+    if (err == 0) {
+        try {
+            p->thread = std::thread(run, p);
+        } catch (const std::system_error &e) {
+            err = e.code().value() ? e.code().value() : EAGAIN;
+        } catch (const std::bad_alloc &) {
+            err = CQ_E_NOMEM;
+        }
+    }
+    if (err != 0) {
+        close(p->read_fd);
+        close(p->write_fd);
+        delete p;
+        return err;
+    }
+    *out = p;
+    return CQ_OK;
+}
+
+int
+cq_poller_thread_fd(cq_poller_thread *p)
+{
+    return p->read_fd;
+}
+
+size_t
+cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes)
+{
+    char buf[256];
+    size_t total = 0;
+    for (;;) {
+        size_t want = sizeof buf;
+        if (max_bytes != 0 && max_bytes - total < want)
+            want = max_bytes - total;
+        if (want == 0)
+            return total;
+        ssize_t n = read(p->read_fd, buf, want);
+        if (n > 0) {
+            total += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return total; // EAGAIN: nothing more; 0 cannot happen while we hold write_fd
+    }
+}
+
+int
+cq_poller_thread_pop(cq_poller_thread *p, cq_event *out)
+{
+    std::lock_guard<std::mutex> guard(p->lock);
+    if (p->events.empty()) {
+        p->wake_pending = false;
+        return 0;
+    }
+    *out = p->events.front();
+    p->events.pop_front();
+    if (p->events.empty())
+        p->wake_pending = false;
+    return 1;
+}
+
+size_t
+cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max)
+{
+    std::lock_guard<std::mutex> guard(p->lock);
+    size_t n = 0;
+    while (n < max && !p->events.empty()) {
+        out[n++] = p->events.front();
+        p->events.pop_front();
+    }
+    // Only an empty queue may take a new wake-up byte: events left behind
+    // must be taken by the caller's next call, which it makes at once.
+    if (p->events.empty())
+        p->wake_pending = false;
+    return n;
+}
+
+size_t
+cq_poller_thread_pending(cq_poller_thread *p)
+{
+    std::lock_guard<std::mutex> guard(p->lock);
+    return p->events.size();
+}
+
+int
+cq_poller_thread_finished(cq_poller_thread *p)
+{
+    return p->finished.load(std::memory_order_acquire) ? 1 : 0;
+}
+
+void
+cq_poller_thread_join(cq_poller_thread *p)
+{
+    if (p->thread.joinable())
+        p->thread.join();
+}
+
+void
+cq_poller_thread_destroy(cq_poller_thread *p, void (*drop_event)(cq_event *event, void *ctx),
+                         void *ctx)
+{
+    if (p == nullptr)
+        return;
+    cq_poller_thread_join(p);
+    for (cq_event &ev : p->events) {
+        if (drop_event != nullptr)
+            drop_event(&ev, ctx);
+        else
+            free_event(&ev);
+    }
+    p->events.clear();
+    close(p->read_fd);
+    close(p->write_fd);
+    delete p;
+}
+
+} // extern "C"

@@ -1,0 +1,208 @@
+"""Drivers: who calls the core's next(), and how the event loop hears of events.
+
+Each driver owns one CompletionQueue, used with asyncio futures as tags, and
+resolves each future with its Event on the loop that owns the future. Four of
+the six strategies are drivers; ``thread_loop`` runs an ``iomgr`` driver on a
+second loop, and ``sync`` needs none (see _clients.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from .._aio import Poller
+from .._cq import OP, SHUTDOWN, TIMEOUT, CompletionQueue, Event
+
+
+def resolve(future: asyncio.Future, event: Event) -> None:
+    """Hand an event to the future it belongs to (a cancelled one ignores it)."""
+    if not future.done():
+        future.set_result(event)
+
+
+class Driver:
+    """Base: a queue for one loop; subclasses start and stop the machinery."""
+
+    name = ""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue = CompletionQueue()
+        self.stopped = False
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Fail every operation in flight (their futures get their events),
+        stop the machinery and free the queue."""
+        raise NotImplementedError
+
+
+class IomgrDriver(Driver):
+    """Strategy 2: the loop watches the core's fd and calls next(0) until it
+    says TIMEOUT; a timer covers the core's next alarm. No extra thread."""
+
+    name = "iomgr"
+
+    def start(self) -> None:
+        self._timer: asyncio.TimerHandle | None = None
+        fd = self.queue.fileno()
+        if fd < 0:
+            raise OSError("the core has no pollable fd on this platform (Linux only)")
+        self.loop.add_reader(fd, self._drive)
+        self._fd = fd
+
+    def _drive(self) -> None:
+        queue = self.queue
+        while not self.stopped:
+            event = queue.next(0)
+            if event.type == OP:
+                resolve(event.tag, event)
+            elif event.type == TIMEOUT:
+                self._arm_timer()
+                return
+            else:  # SHUTDOWN: every event was delivered
+                self._stop_watching()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        delay = self.queue.next_alarm()
+        if delay is not None:
+            self._timer = self.loop.call_later(delay, self._drive)
+
+    def _stop_watching(self) -> None:
+        self.stopped = True
+        self.loop.remove_reader(self._fd)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    async def aclose(self) -> None:
+        if not self.queue.closed:
+            if not self.stopped and hasattr(self, "_fd"):  # started
+                self.queue.shutdown()
+                self._drive()  # the failed operations' events, then SHUTDOWN
+            self.queue.close()
+
+
+def _callback_thread(queue: CompletionQueue, on_shutdown) -> None:
+    # Holds the queue, not the driver: a driver dropped without aclose() is
+    # collected, its finalizer shuts the queue down and this thread ends.
+    while True:
+        try:
+            event = queue.next()  # blocks with the GIL released
+        except RuntimeError:
+            return  # the queue was closed
+        if event.type == SHUTDOWN:
+            break
+        if event.type != OP:
+            continue
+        future = event.tag
+        try:  # this thread takes the GIL for every event: what strategy 3 costs
+            future.get_loop().call_soon_threadsafe(resolve, future, event)
+        except RuntimeError:
+            pass  # that loop is closed: nobody waits; the tag is released with event
+    on_shutdown()
+
+
+class CallbackDriver(Driver):
+    """Strategy 3: a thread blocks in next() and, per event, takes the GIL and
+    calls loop.call_soon_threadsafe to resolve the future."""
+
+    name = "callback"
+
+    def start(self) -> None:
+        self._finished = self.loop.create_future()
+        loop, finished = self.loop, self._finished
+
+        def on_shutdown() -> None:
+            try:
+                loop.call_soon_threadsafe(resolve, finished, None)
+            except RuntimeError:
+                pass  # the loop is closed
+
+        self._thread = threading.Thread(target=_callback_thread, args=(self.queue, on_shutdown),
+                                        name="cq-aio-callback", daemon=True)
+        self._thread.start()
+
+    async def aclose(self) -> None:
+        if self.queue.closed:
+            return
+        if not hasattr(self, "_thread"):  # never started
+            self.queue.close()
+            return
+        self.queue.shutdown()
+        await self._finished  # every event before SHUTDOWN was scheduled before it
+        self.stopped = True
+        await asyncio.to_thread(self._thread.join)
+        self.queue.close()
+
+    def __del__(self) -> None:
+        queue = getattr(self, "queue", None)
+        if queue is not None and not queue.closed:
+            queue.shutdown()  # ends the thread; it frees the queue when it returns
+
+
+class PollerDriver(Driver):
+    """Strategy 6: a native poller thread (no GIL) queues events natively and
+    writes one wake-up byte when its queue turns non-empty; the loop takes
+    every queued event in one native call."""
+
+    name = "poller"
+    per_event = False
+
+    def start(self) -> None:
+        self.poller = Poller(self.queue, per_event=self.per_event)
+        self._fd = self.poller.fileno()
+        self.loop.add_reader(self._fd, self._on_wakeup)
+
+    def _dispatch(self, event: Event) -> None:
+        if event.type == OP:
+            resolve(event.tag, event)
+        elif event.type == SHUTDOWN:
+            self._stop_watching()
+
+    def _on_wakeup(self) -> None:
+        for event in self.poller.drain():
+            self._dispatch(event)
+
+    def _stop_watching(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.loop.remove_reader(self._fd)
+
+    async def aclose(self) -> None:
+        if self.queue.closed:
+            return
+        if not hasattr(self, "_fd"):  # never started
+            self.queue.close()
+            return
+        # stop() shuts the queue down and joins the thread, which ends by
+        # itself once it has queued SHUTDOWN (it never waits for this loop);
+        # the events it returns are the in-flight operations' failures.
+        self._stop_watching()
+        for event in self.poller.stop():
+            self._dispatch(event)
+        self.queue.close()
+
+
+class PollerByteDriver(PollerDriver):
+    """Strategy 5, gRPC's PollerCompletionQueue: one wake-up byte per event;
+    the loop reads one byte, then pops events one at a time until none is left."""
+
+    name = "poller_byte"
+    per_event = True
+
+    def _on_wakeup(self) -> None:
+        poller = self.poller
+        poller.read_wakeup()
+        while (event := poller.pop()) is not None:
+            self._dispatch(event)
+
+
+DRIVERS: dict[str, type[Driver]] = {
+    driver.name: driver for driver in (IomgrDriver, CallbackDriver, PollerByteDriver, PollerDriver)
+}

@@ -1,0 +1,84 @@
+"""cq.aio.serve: handlers as coroutines on the loop, real peers as clients."""
+
+import asyncio
+import subprocess
+
+import cq
+import cq.aio
+import pytest
+from cq_aio_helpers import run
+from cq_peers import need_binary
+
+pytestmark = pytest.mark.timeout(60)
+SERVER_STRATEGIES = cq.aio.SERVER_STRATEGIES
+
+
+async def handler(*args):
+    name = args[0].upper()
+    if name == b"ADD":
+        await asyncio.sleep(0.001)
+        return int(args[1]) + int(args[2])
+    if name == b"FAIL":
+        raise KeyError("nope")
+    return [name, *args[1:]]
+
+
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_async_handlers_answer_async_clients(strategy):
+    async def main():
+        async with await cq.aio.serve("127.0.0.1", 0, handler, strategy=strategy) as server:
+            client = await cq.aio.connect("127.0.0.1", server.port, strategy=strategy)
+            try:
+                assert await client.call("PING") == "PONG"  # answered by the core
+                sums = await asyncio.gather(*(client.call("ADD", i, 1) for i in range(200)))
+                assert sums == [i + 1 for i in range(200)]
+                assert await client.call("list", "a") == [b"LIST", b"a"]
+                with pytest.raises(cq.ReplyError, match="KeyError"):
+                    await client.call("FAIL")
+            finally:
+                await client.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_redis_cli_talks_to_the_async_server(strategy):
+    cli = need_binary("redis-cli")
+
+    async def main():
+        async with await cq.aio.serve("127.0.0.1", 0, handler, strategy=strategy) as server:
+            done = await asyncio.to_thread(
+                subprocess.run, [cli, "-p", str(server.port), "ADD", "40", "2"],
+                capture_output=True, text=True, timeout=20)
+            assert done.stdout.strip() == "42"  # no tty: redis-cli prints raw replies
+
+    run(main())
+
+
+def test_close_with_a_handler_running():
+    async def main():
+        started = asyncio.Event()
+
+        async def slow(*args):
+            started.set()
+            await asyncio.sleep(0.2)
+            return "done"
+
+        server = await cq.aio.serve("127.0.0.1", 0, slow)
+        client = await cq.aio.connect("127.0.0.1", server.port)
+        call = asyncio.ensure_future(client.call("SLOW"))
+        await started.wait()
+        await server.close()
+        with pytest.raises((cq.ClosedError, ConnectionError)):
+            await call
+        await client.close()
+
+    run(main())
+
+
+def test_sync_and_thread_loop_are_client_only():
+    async def main():
+        with pytest.raises(ValueError, match="SyncServer"):
+            await cq.aio.serve("127.0.0.1", 0, handler, strategy="sync")
+
+    run(main())

@@ -1,0 +1,54 @@
+"""Ctrl-C reaches a thread blocked in next()/pluck(), even with no deadline.
+
+The core waits with the GIL released, so Python's SIGINT handler only sets a
+flag; the binding must come back to check it (PyErr_CheckSignals) while it waits.
+``_thread.interrupt_main`` sets exactly that flag, as the C handler would.
+"""
+
+import _thread
+import threading
+import time
+
+import cq
+import pytest
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def interrupt_main_after(seconds: float) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), _thread.interrupt_main()))
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("wait", ["next", "pluck"])
+def test_ctrl_c_interrupts_a_wait_without_deadline(wait):
+    with cq.CompletionQueue() as q:
+        interrupter = interrupt_main_after(0.2)
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            if wait == "next":
+                q.next()
+            else:
+                q.pluck("never")
+        interrupter.join()
+        assert time.monotonic() - start < 5
+        # The queue is still usable afterwards.
+        q.alarm(0, "after")
+        assert q.next(5).tag == "after"
+
+
+def test_ctrl_c_interrupts_a_thread_waiting_behind_the_poller():
+    # The main thread sleeps on the condition variable while another thread
+    # holds the poller role in epoll_wait: both waits must notice the signal.
+    with cq.CompletionQueue() as q:
+        poller = threading.Thread(target=lambda: q.pluck("stop"))
+        poller.start()
+        time.sleep(0.1)
+        interrupter = interrupt_main_after(0.2)
+        with pytest.raises(KeyboardInterrupt):
+            q.pluck("never")
+        interrupter.join()
+        q.alarm(0, "stop")
+        poller.join(5)
+        assert not poller.is_alive()
