@@ -6,6 +6,7 @@ flag; the binding must come back to check it (PyErr_CheckSignals) while it waits
 """
 
 import _thread
+import signal
 import threading
 import time
 
@@ -13,6 +14,16 @@ import cq
 import pytest
 
 pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboardinterrupt():
+    # A process started in the background by a non-interactive shell (as CI runs
+    # us) inherits SIGINT ignored, and Python then installs no handler, so
+    # interrupt_main() would do nothing. Install Python's own handler for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_main_after(seconds: float) -> threading.Thread:
