@@ -106,6 +106,22 @@ def offer_executed_notebook(app, pagename, templatename, context, doctree) -> No
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+# --- benchmark pages ------------------------------------------------------------------
+BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
+
+
+def benchmark_pages_follow_their_results(app, docname: str, source: list[str]) -> None:
+    """A benchmark page plots docs/benchmarks/results/<stage>.json: rebuild it when
+    that file changes. Sphinx would otherwise see an unchanged page, and the notebook
+    cache (keyed on the page's code, not on the files it reads) would replay old
+    plots. The pages also ask myst-nb to execute them every time they are read
+    (`execution_mode: force` in their front matter): they only draw plots."""
+    if docname.startswith("docs/benchmarks/"):
+        stage = docname.rsplit("/", 1)[-1]
+        app.env.note_dependency(str(BENCH_RESULTS / f"{stage}.json"))
+
+
 def setup(app) -> None:
+    app.connect("source-read", benchmark_pages_follow_their_results)
     # Priority 500 runs before sphinx-book-theme's header buttons (501) read the context.
     app.connect("html-page-context", offer_executed_notebook, priority=500)

@@ -49,3 +49,15 @@ def test_lab_01_and_benchmark_page_show_a_plot_and_a_table():
         raw = (SITE / page).read_text(encoding="utf-8")
         assert re.search(r'<img[^>]+src="[^"]+\.png"', raw), page
         assert "METH_FASTCALL" in raw and "<table" in raw, page
+
+
+@pytest.mark.parametrize("results", sorted((ROOT / "docs/benchmarks/results").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_benchmark_pages_show_the_current_results(results):
+    # The page must be redrawn from the JSON on disk, not replayed from the
+    # notebook cache: its "Run on <date>" line names the run in the file.
+    import json
+
+    date = json.loads(results.read_text())["machine"]["date"]
+    assert date in page_text(f"docs/benchmarks/{results.stem}.html"), (
+        f"docs/benchmarks/{results.stem}.html does not show the run of {date}")
