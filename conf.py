@@ -51,6 +51,9 @@ nb_execution_allow_errors = False
 nb_kernel_rgx_aliases = {".*": "python3"}
 nb_execution_excludepatterns = []
 nb_merge_streams = True
+# Only exercise solutions are folded (tagged hide-input), so the fold says so.
+nb_code_prompt_show = "Show the worked solution"
+nb_code_prompt_hide = "Hide the worked solution"
 
 # --- HTML ---------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
