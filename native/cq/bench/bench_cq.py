@@ -6,7 +6,9 @@ Two measurements, each against both servers on loopback:
   sharing one client (so 16 threads pipeline on one connection);
 * ``redis-benchmark -t ping``: the servers' side, driven by an independent tool;
 * cq.aio's six integration strategies against our server (``bench_aio.py``),
-  1 and 16 coroutines, with each one's ratio to the ``sync`` strategy.
+  1 and 16 coroutines, with each one's ratio to the ``sync`` strategy;
+* grpcio (sync vs grpc.aio) and plain asyncio streams / uvloop echoing the
+  same 16 bytes (``bench_grpc.py``), with ratios to grpc's sync stack.
 
 Our server runs as ``python -m cq serve`` in its own process, like
 redis-server, so the client's Python threads never share a GIL with it.
@@ -28,6 +30,7 @@ import time
 from contextlib import contextmanager
 
 import bench_aio
+import bench_grpc
 import benchmeta
 import cq
 
@@ -132,9 +135,11 @@ def main() -> None:
     # The asyncio layer's six integration strategies, against our server.
     with server("cq") as port:
         aio_rows = bench_aio.measure(port, min(seconds, 2.0), repeats)
+    # The talk's peers: grpcio sync vs grpc.aio, asyncio streams and uvloop.
+    peers = bench_grpc.measure(min(seconds, 1.5), repeats)
 
     payload = {
-        "machine": benchmeta.machine(["cython", "meson", "meson-python"]),
+        "machine": benchmeta.machine(["cython", "meson", "meson-python", "grpcio", "uvloop"]),
         "quick": args.quick,
         "seconds_per_sample": seconds,
         "redis_benchmark_requests": requests,
@@ -147,6 +152,7 @@ def main() -> None:
             for (name, test), samples in rps.items()
         ],
         "aio_qps": aio_rows,
+        **peers,  # "grpc_qps" and "asyncio_peers"
     }
     for row in payload["client_qps"]:
         print(f"sync client -> {row['server']:5} {row['threads']:2} threads: "
@@ -155,6 +161,7 @@ def main() -> None:
         print(f"redis-benchmark -> {row['server']:5} {row['test']:12}: "
               f"{row['rps']['median']:>9,.0f} requests/s")
     bench_aio.report(aio_rows)
+    bench_grpc.report(peers)
     benchmeta.write(args.out, payload)
 
 
