@@ -8,6 +8,7 @@ test command) and ``docs`` builds the site with every lab executed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -42,8 +43,42 @@ CACHE_ENV = {
 }
 
 
+def _fingerprint(paths: list[Path]) -> str:
+    """A hash of the files that decide what an install produces."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stage_sources(stage: str) -> list[Path]:
+    """What a stage's wheel is built from: not its tests, benchmark or caches."""
+    root = NATIVE / stage
+    skip = {"tests", "bench", "build", "__pycache__"}
+    return [p for p in root.rglob("*") if p.is_file()
+            and not skip & set(p.relative_to(root).parts)
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+
+def _install_once(session: nox.Session, name: str, fingerprint: str, install) -> None:
+    """Run `install` unless this venv already holds what the same inputs produced.
+
+    A venv is reused between runs (nox.options.reuse_venv), and rebuilding every stage
+    on every `docs` run would dominate a rebuild where nothing changed. The stamp
+    lives in the venv, so a new venv (CI's, or after `nox -r`) always installs.
+    """
+    stamp = Path(session.virtualenv.location) / f".installed-{name}.sha256"
+    if stamp.is_file() and stamp.read_text() == fingerprint:
+        session.log(f"{name}: unchanged since the last install into this venv")
+        return
+    install()
+    stamp.write_text(fingerprint)
+
+
 def install_requirements(session: nox.Session) -> None:
-    session.install("-r", str(ROOT / "requirements.txt"))
+    requirements = ROOT / "requirements.txt"
+    _install_once(session, "requirements", _fingerprint([requirements]),
+                  lambda: session.install("-r", str(requirements)))
 
 
 def install_stages(session: nox.Session, *stages: str) -> None:
@@ -51,15 +86,17 @@ def install_stages(session: nox.Session, *stages: str) -> None:
 
     ``--no-build-isolation`` so that the build uses the venv's meson/Cython (the same
     ones the labs call by hand); a forced reinstall because uv would otherwise reuse a
-    cached wheel of a local folder whose C sources changed.
+    cached wheel of a local folder whose C sources changed. A stage whose sources did
+    not change since it was installed into this venv is not rebuilt.
     """
-    names = stages or STAGES
-    paths = [str(NATIVE / name) for name in names]
-    if session.venv_backend == "uv":
-        reinstall = [f"--reinstall-package={name}" for name in names]
-        session.install("--no-build-isolation", "--no-cache", *reinstall, *paths)
-    else:
-        session.install("--no-build-isolation", "--force-reinstall", "--no-deps", *paths)
+    for name in stages or STAGES:
+        path = str(NATIVE / name)
+        if session.venv_backend == "uv":
+            args = ["--no-build-isolation", "--no-cache", f"--reinstall-package={name}", path]
+        else:
+            args = ["--no-build-isolation", "--force-reinstall", "--no-deps", path]
+        _install_once(session, f"stage-{name}", _fingerprint(_stage_sources(name)),
+                      lambda args=args: session.install(*args))
 
 
 def stage_tests(stage: str) -> list[str]:
