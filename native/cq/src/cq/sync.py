@@ -12,9 +12,21 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._cq import OP, REQUEST, SHUTDOWN, TIMEOUT, CompletionQueue, ReplyError
+from ._cq import OP, REQUEST, SHUTDOWN, TIMEOUT, CompletionQueue, Event, ReplyError
 
 Handler = Callable[..., Any]
+
+
+def reply_of(event: Event) -> Any:
+    """The value a call returns for its event, or the exception it raises (shared
+    by this sync client and every cq.aio client)."""
+    if event.type != OP:
+        raise RuntimeError("the client is closed")
+    if not event.ok:
+        raise event.exception()
+    if isinstance(event.value, ReplyError):
+        raise event.value
+    return event.value
 
 
 class Client:
@@ -51,13 +63,7 @@ class Client:
             self._channel.close()
             self._cq.pluck(tag, 0)
             raise TimeoutError(f"no reply to {args[0]!r} in time; connection closed")
-        if event.type != OP:
-            raise RuntimeError("the client is closed")
-        if not event.ok:
-            raise event.exception()
-        if isinstance(event.value, ReplyError):
-            raise event.value
-        return event.value
+        return reply_of(event)
 
     def close(self) -> None:
         self._cq.close()

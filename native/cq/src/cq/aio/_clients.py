@@ -9,20 +9,10 @@ import functools
 import threading
 from typing import Any
 
-from .._cq import OP, ClosedError, Event, ReplyError
+from .._cq import ClosedError
 from ..sync import Client as SyncClient
+from ..sync import reply_of
 from ._drivers import DRIVERS, Driver, IomgrDriver
-
-
-def reply_of(event: Event) -> Any:
-    """The value a call returns for its event, or the exception it raises."""
-    if event.type != OP:
-        raise RuntimeError("the client is closed")
-    if not event.ok:
-        raise event.exception()
-    if isinstance(event.value, ReplyError):
-        raise event.value
-    return event.value
 
 
 class AsyncClient:
