@@ -96,7 +96,7 @@ def test_slides_cython_is_not_importable():
 
 
 def test_a_property_test_finds_the_slides_bugs():
-    """What lab 02 does: hypothesis, given only 'agree with sympy', finds a
+    """What lab 03 does: hypothesis, given only 'agree with sympy', finds a
     counterexample for each slides' version without being told where to look."""
     from hypothesis import find
     for check in (slides_python, slides_cython):

@@ -1,4 +1,4 @@
-"""The same CPU-bound work with the GIL held or released, for lab 03 and the tests.
+"""The same CPU-bound work with the GIL held or released, for lab 04 and the tests.
 
 ``count_range(lo, hi)`` counts the primes in [lo, hi) in one native loop, holding
 the GIL or not, and returns when the loop started and ended (``CLOCK_MONOTONIC``),

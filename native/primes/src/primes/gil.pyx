@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""The same CPU-bound work with the GIL held or released, for lab 03 and the tests.
+"""The same CPU-bound work with the GIL held or released, for lab 04 and the tests.
 
 ``count_range(lo, hi)`` counts the primes in [lo, hi) in one native loop, either
 holding the GIL for the whole loop (like most C code that nobody looked at) or

@@ -1,4 +1,4 @@
-"""The lesson's trial division, one module per step, for lab 02 and the benchmark.
+"""The lesson's trial division, one module per step, for lab 03 and the benchmark.
 
 Each step runs the same algorithm (try every divisor from 2 up to the square
 root), so the timings compare what the *language* buys, not a better algorithm:

@@ -3,7 +3,7 @@
 
 ``am_i_prime`` is a ``cdef`` function: C can call it, Python cannot even see it
 (``from primes.steps.cython_slides import am_i_prime`` fails). ``call_am_i_prime``
-is a ``def`` that only forwards to it, so lab 02 and the tests can run the slide's
+is a ``def`` that only forwards to it, so lab 03 and the tests can run the slide's
 code unchanged. The code between the markers matches
 ``native/primes/slides/prime_checker.pyx`` (a test checks it).
 """

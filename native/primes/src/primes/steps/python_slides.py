@@ -1,6 +1,6 @@
 """The talk's pure-Python prime checker, exactly as the slide shows it.
 
-Kept wrong on purpose (lab 02's property test finds how); the fixed version is
+Kept wrong on purpose (lab 03's property test finds how); the fixed version is
 ``primes.pure.is_prime_trial``. The function body matches
 ``native/primes/slides/prime_checker.py`` (a test checks it).
 """
