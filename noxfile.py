@@ -12,6 +12,9 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nox
@@ -42,12 +45,19 @@ CACHE_ENV = {
     "WORKSHOP_ROOT": str(ROOT),
 }
 
+# requirements.txt is the readable list; requirements.lock pins every package (made
+# by `nox -s lock`), so a room of laptops, CI, Binder and Read the Docs get the same.
+REQUIREMENTS = ROOT / "requirements.txt"
+LOCK = ROOT / "requirements.lock"
 
-def _fingerprint(paths: list[Path]) -> str:
-    """A hash of the files that decide what an install produces."""
+
+def _fingerprint(paths: list[Path], *extra: str) -> str:
+    """A hash of the files (and facts) that decide what an install produces."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for fact in extra:
+        digest.update(b"\0" + fact.encode())
     return digest.hexdigest()
 
 
@@ -60,89 +70,196 @@ def _stage_sources(stage: str) -> list[Path]:
             and not any(part.startswith(".") for part in p.relative_to(root).parts)]
 
 
-def _install_once(session: nox.Session, name: str, fingerprint: str, install) -> None:
-    """Run `install` unless this venv already holds what the same inputs produced.
+def lock_is_current() -> bool:
+    """The lock records the hash of the requirements.txt it was made from."""
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    return LOCK.is_file() and f"# requirements.txt sha256: {digest}" in LOCK.read_text()
 
-    A venv is reused between runs (nox.options.reuse_venv), and rebuilding every stage
-    on every `docs` run would dominate a rebuild where nothing changed. The stamp
-    lives in the venv, so a new venv (CI's, or after `nox -r`) always installs.
+
+def _uv() -> str | None:
+    """uv, which noxw installs beside nox; None under a nox installed without it."""
+    try:
+        import uv
+
+        return uv.find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+class Timed:
+    """Log what a long step does, and how long it took (a newcomer sees progress)."""
+
+    def __init__(self, session: nox.Session, what: str) -> None:
+        self.session, self.what = session, what
+
+    def __enter__(self) -> None:
+        self.start = time.monotonic()
+        self.session.log(f"{self.what} ...")
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.session.log(f"{self.what}: done in {time.monotonic() - self.start:.0f} s")
+
+
+class WorkshopEnv:
+    """The one virtual environment that the site, the labs, the tests and the
+    benchmarks share: the locked requirements plus every stage built from source.
+
+    Sessions that need it run without a nox venv of their own (venv_backend "none")
+    and call this environment's programs, so `docs`, `tests`, `lab` and the stage
+    sessions install the requirements once, not four times (with uv, a new
+    environment is hard links into uv's cache). WORKSHOP_PYTHON picks another
+    interpreter (say python3.13): it gets an environment of its own beside this one.
     """
-    stamp = Path(session.virtualenv.location) / f".installed-{name}.sha256"
-    if stamp.is_file() and stamp.read_text() == fingerprint:
-        session.log(f"{name}: unchanged since the last install into this venv")
-        return
-    install()
-    stamp.write_text(fingerprint)
 
+    def __init__(self, session: nox.Session) -> None:
+        self.session = session
+        self.python = os.environ.get("WORKSHOP_PYTHON") or getattr(
+            sys, "_base_executable", sys.executable)
+        version = subprocess.run(
+            [self.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        self.location = ROOT / ".nox" / f"workshop-py{version}"
+        self.bin = self.location / ("Scripts" if os.name == "nt" else "bin")
+        self.uv = _uv()
+        self.env = {**CACHE_ENV, "VIRTUAL_ENV": str(self.location),
+                    "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")])}
+        if not (self.bin / "python").exists():
+            with Timed(session, f"creating {self.location.relative_to(ROOT)} ({self.python})"):
+                if self.uv:
+                    session.run(self.uv, "venv", "--quiet", "--seed", "--python", self.python,
+                                str(self.location), external=True)
+                else:
+                    session.run(self.python, "-m", "venv", str(self.location), external=True)
 
-def install_requirements(session: nox.Session) -> None:
-    requirements = ROOT / "requirements.txt"
-    _install_once(session, "requirements", _fingerprint([requirements]),
-                  lambda: session.install("-r", str(requirements)))
+    def run(self, program: str, *args: str, env: dict | None = None, **kwargs):
+        """Run a program, this environment's own when it has one by that name (nox
+        looks programs up on its own PATH, not on the one passed in `env`)."""
+        own = self.bin / program
+        return self.session.run(str(own) if own.exists() else program, *args,
+                                env={**self.env, **(env or {})}, external=True, **kwargs)
 
-
-def install_stages(session: nox.Session, *stages: str) -> None:
-    """Build and install stages from source against the tools in requirements.txt.
-
-    ``--no-build-isolation`` so that the build uses the venv's meson/Cython (the same
-    ones the labs call by hand); a forced reinstall because uv would otherwise reuse a
-    cached wheel of a local folder whose C sources changed. A stage whose sources did
-    not change since it was installed into this venv is not rebuilt.
-    """
-    for name in stages or STAGES:
-        path = str(NATIVE / name)
-        if session.venv_backend == "uv":
-            args = ["--no-build-isolation", "--no-cache", f"--reinstall-package={name}", path]
+    def pip_install(self, *args: str) -> None:
+        if self.uv:
+            self.run(self.uv, "pip", "install", "--quiet", "--python",
+                     str(self.bin / "python"), *args)
         else:
-            args = ["--no-build-isolation", "--force-reinstall", "--no-deps", path]
-        _install_once(session, f"stage-{name}", _fingerprint(_stage_sources(name)),
-                      lambda args=args: session.install(*args))
+            self.run(str(self.bin / "python"), "-m", "pip", "install", "--quiet", *args)
+
+    def _install_once(self, name: str, fingerprint: str, what: str, install) -> bool:
+        """Run `install` unless this env already holds what the same inputs produced.
+
+        Rebuilding every stage on every `docs` run would dominate a rebuild where
+        nothing changed. The stamp lives in the environment, so a new one (CI's, or
+        after deleting .nox/) always installs. Returns whether it installed.
+        """
+        stamp = self.location / f".installed-{name}.sha256"
+        if stamp.is_file() and stamp.read_text() == fingerprint:
+            return False
+        with Timed(self.session, what):
+            install()
+        stamp.write_text(fingerprint)
+        return True
+
+    def install_requirements(self) -> None:
+        if not lock_is_current():
+            self.session.error("requirements.txt changed since requirements.lock was made: "
+                               "run `python3 noxw -s lock` and commit both")
+        count = sum(1 for line in LOCK.read_text().splitlines()
+                    if line and not line[0].isspace() and not line.startswith("#"))
+        self._install_once("requirements", _fingerprint([LOCK]),
+                           f"installing {count} locked packages (requirements.lock)",
+                           lambda: self.pip_install("-r", str(LOCK)))
+
+    def toolchain(self) -> str:
+        """The interpreter and build tools a stage is compiled with: part of its hash."""
+        return self.run("python", "-c", (
+            "import sys, importlib.metadata as m; print(sys.version, sys.executable, "
+            "*[m.version(p) for p in ('cython', 'meson', 'meson-python', 'ninja')])"),
+            silent=True).strip()
+
+    def install_stages(self, *stages: str) -> list[str]:
+        """Build and install stages from source against the tools in the lock.
+
+        ``--no-build-isolation`` so that the build uses this env's meson/Cython (the
+        same ones the labs call by hand); a forced reinstall, without the wheel cache,
+        because a cached wheel of a local folder whose C sources changed would be
+        reused. A stage is rebuilt when its sources, the build tools or the
+        interpreter changed. Returns the stages it rebuilt.
+        """
+        self.install_requirements()
+        toolchain = self.toolchain()
+        rebuilt = []
+        for name in stages or STAGES:
+            path = str(NATIVE / name)
+            if self.uv:
+                args = ["--no-build-isolation", "--no-deps", "--no-cache",
+                        f"--reinstall-package={name}", path]
+            else:
+                args = ["--no-build-isolation", "--no-deps", "--force-reinstall", path]
+            if self._install_once(f"stage-{name}", _fingerprint(_stage_sources(name), toolchain),
+                                  f"building native/{name} from source",
+                                  lambda args=args: self.pip_install(*args)):
+                rebuilt.append(name)
+        if rebuilt:
+            # A lab that imports a rebuilt stage must run again: its cached outputs
+            # came from the old build (the notebook cache keys on the lab's code only).
+            self.run("python", str(ROOT / "tools" / "lab_cache.py"), "forget", *rebuilt)
+        return rebuilt
 
 
 def stage_tests(stage: str) -> list[str]:
     return [str(NATIVE / stage / "tests")]
 
 
-def build_site(session: nox.Session, *extra: str) -> None:
+def build_site(env: WorkshopEnv, *extra: str) -> None:
     """Sphinx with warnings as errors; myst-nb executes every lab (cached)."""
-    session.run(
+    env.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", "-d", str(BUILD / "doctrees"),
         str(ROOT), str(BUILD / "html"), *extra,
-        env=CACHE_ENV,
     )
 
 
 def _stage_sessions(stage: str) -> None:
-    @nox.session(name=f"{stage}-build")
+    @nox.session(name=f"{stage}-build", venv_backend="none")
     def build(session: nox.Session) -> None:
-        install_requirements(session)
-        install_stages(session, stage)
-        session.run("python", "-c", f"import {stage}; print({stage}.__file__)")
+        env = WorkshopEnv(session)
+        env.install_stages(stage)
+        env.run("python", "-c", f"import {stage}; print({stage}.__file__)")
 
     build.__doc__ = f"Build and install native/{stage} from source."
 
-    @nox.session(name=f"{stage}-test")
+    @nox.session(name=f"{stage}-test", venv_backend="none")
     def test(session: nox.Session) -> None:
-        install_requirements(session)
-        install_stages(session, stage)
-        session.run("pytest", *stage_tests(stage), *session.posargs, env=CACHE_ENV)
+        env = WorkshopEnv(session)
+        env.install_stages(stage)
+        env.run("python", "-m", "pytest", *stage_tests(stage), *session.posargs)
 
     test.__doc__ = f"Run native/{stage}'s tests (pytest arguments pass through)."
 
-    @nox.session(name=f"{stage}-bench")
+    @nox.session(name=f"{stage}-bench", venv_backend="none")
     def bench(session: nox.Session) -> None:
-        install_requirements(session)
-        install_stages(session, stage)
-        BENCH_RESULTS.mkdir(parents=True, exist_ok=True)
-        out = BENCH_RESULTS / f"{stage}.json"
+        env = WorkshopEnv(session)
+        env.install_stages(stage)
+        args = list(session.posargs)
+        # The published figures change only on purpose: --save writes the page's JSON.
+        if "--save" in args:
+            args.remove("--save")
+            out = BENCH_RESULTS / f"{stage}.json"
+        else:
+            out = BUILD / "bench" / f"{stage}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
         script = NATIVE / stage / "bench" / f"bench_{stage}.py"
         # benchmeta.py (machine, versions, statistics) is shared by every stage's bench.
-        session.run(
-            "python", str(script), "--out", str(out), *session.posargs,
-            env={"PYTHONPATH": str(NATIVE)},
-        )
+        with Timed(session, f"benchmarking native/{stage}"):
+            env.run("python", str(script), "--out", str(out), *args,
+                    env={"PYTHONPATH": str(NATIVE)})
+        if out.parent != BENCH_RESULTS:
+            session.log(f"wrote {out}; to publish these figures on the site instead, "
+                        f"run `python3 noxw -s {stage}-bench -- --save`")
 
-    bench.__doc__ = f"Benchmark native/{stage}; writes docs/benchmarks/results/{stage}.json."
+    bench.__doc__ = (f"Benchmark native/{stage} into _build/bench/{stage}.json "
+                     f"(-- --save: into docs/benchmarks/results/, which the site plots).")
 
 
 for _stage in STAGES:
@@ -161,12 +278,10 @@ CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.
 
 
 def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> None:
-    """Install only the named lines of requirements.txt (keeping their bounds)."""
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    picked = [line.split("#")[0].strip() for line in lines
-              if line.split("#")[0].strip()
-              and re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower() in names]
-    session.install(*picked)
+    """Install only the named packages, at the versions requirements.lock pins."""
+    pins = [line.split(" ;")[0].strip() for line in LOCK.read_text().splitlines()
+            if re.split(r"[=<>!~ ;\[]", line.strip(), maxsplit=1)[0].lower() in names]
+    session.install(*pins)
 
 
 def install_cq_with(session: nox.Session, *setup_args: str) -> None:
@@ -228,24 +343,41 @@ def cq_valgrind(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Run every test: each stage's suite, then the built site in a headless browser."""
-    install_requirements(session)
-    install_stages(session)
-    session.run("pytest", *[p for s in STAGES for p in stage_tests(s)], *session.posargs,
-                env=CACHE_ENV)
-    build_site(session)
-    session.run("pytest", str(ROOT / "tests"), env=CACHE_ENV)
+    env = WorkshopEnv(session)
+    env.install_stages()
+    with Timed(session, "testing the stages: " + ", ".join(STAGES)):
+        env.run("python", "-m", "pytest", *[p for s in STAGES for p in stage_tests(s)],
+                *session.posargs)
+    with Timed(session, "building the site (labs run when they or a stage changed)"):
+        build_site(env)
+    with Timed(session, "testing the site, the labs and the learners' copies"):
+        env.run("python", "-m", "pytest", str(ROOT / "tests"))
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """Build the site (every lab executed, warnings as errors) into _build/html."""
-    install_requirements(session)
-    install_stages(session)
-    build_site(session, *session.posargs)
+    env = WorkshopEnv(session)
+    env.install_stages()
+    with Timed(session, "building the site (labs run when they or a stage changed)"):
+        build_site(env, *session.posargs)
     session.log(f"open {BUILD / 'html' / 'index.html'}")
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Pin every package of requirements.txt into requirements.lock (Python 3.10+)."""
+    uv = _uv() or session.error("the lock is made with uv: run through python3 noxw")
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    session.run(uv, "pip", "compile", "--quiet", "--universal", "--python-version", "3.10",
+                "--no-header", "--upgrade", str(REQUIREMENTS), "-o", str(LOCK), external=True)
+    LOCK.write_text(
+        "# Every package of requirements.txt, pinned, for Python 3.10+ on any platform.\n"
+        "# Made by `python3 noxw -s lock`; edit requirements.txt, never this file.\n"
+        f"# requirements.txt sha256: {digest}\n" + LOCK.read_text())
 
 
 @nox.session(name="docs-clean")
@@ -256,22 +388,20 @@ def docs_clean(session: nox.Session) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def lab(session: nox.Session) -> None:
     """Start JupyterLab on the repository with every stage importable; labs open as notebooks."""
-    install_requirements(session)
-    install_stages(session)
+    env = WorkshopEnv(session)
+    env.install_stages()
     # A double click on a MyST .md opens it as a notebook (jupytext), not as text. The
     # setting goes into this venv's etc/jupyter, which JupyterLab reads, never ~/.jupyter.
-    settings = (Path(session.virtualenv.location) / "etc" / "jupyter" / "labconfig"
-                / "default_setting_overrides.json")
-    session.run("jupytext-config", f"--settings-file={settings}",
-                "set-default-viewer", "markdown", "myst", silent=True)
+    settings = env.location / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
+    env.run("jupytext-config", f"--settings-file={settings}",
+            "set-default-viewer", "markdown", "myst", silent=True)
     # The repository root, so native/*/src sits beside the labs; labs run in labs/.
     first = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "labs").glob("[0-9]*.md"))[0]
     as_root = ["--allow-root"] if os.geteuid() == 0 else []  # containers, CI
-    session.run("jupyter", "lab", f"--notebook-dir={ROOT}", *as_root, first, *session.posargs,
-                env=CACHE_ENV)
+    env.run("jupyter", "lab", f"--notebook-dir={ROOT}", *as_root, first, *session.posargs)
 
 
 @nox.session
