@@ -24,7 +24,7 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
-STAGES: tuple[str, ...] = ("hello", "primes", "cq")
+STAGES: tuple[str, ...] = ("hello", "glue", "primes", "cq")
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
