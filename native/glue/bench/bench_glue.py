@@ -314,7 +314,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--quick", action="store_true", help="few repeats (for labs and CI)")
     args = parser.parse_args()
-    number, repeats, build_repeats = (5_000, 5, 1) if args.quick else (100_000, 21, 3)
+    number, repeats, build_repeats = (10_000, 7, 1) if args.quick else (100_000, 21, 3)
     payload = run(number, repeats, build_repeats)
     for row in payload["per_call"]:
         stats = row["ns_per_call"]
