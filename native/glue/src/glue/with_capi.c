@@ -87,7 +87,8 @@ glue_capi_count_primes(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     return PyLong_FromUnsignedLongLong(count);
 }
 
-PyDoc_STRVAR(reverse_doc, "reverse(data, /) -> bytes\n\nReturn the bytes of data in reverse order.");
+PyDoc_STRVAR(reverse_doc,
+             "reverse(data, /) -> bytes\n\nReturn the bytes of data in reverse order.");
 
 static PyObject *
 glue_capi_reverse(PyObject *module, PyObject *data)
@@ -145,8 +146,7 @@ static PyMethodDef glue_capi_methods[] = {
     {"count_primes", (PyCFunction)(void (*)(void))glue_capi_count_primes, METH_FASTCALL,
      count_primes_doc},
     {"reverse", glue_capi_reverse, METH_O, reverse_doc},
-    {"call_back", (PyCFunction)(void (*)(void))glue_capi_call_back, METH_FASTCALL,
-     call_back_doc},
+    {"call_back", (PyCFunction)(void (*)(void))glue_capi_call_back, METH_FASTCALL, call_back_doc},
     {NULL, NULL, 0, NULL} /* sentinel */
 };
 

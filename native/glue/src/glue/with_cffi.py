@@ -32,7 +32,7 @@ def reverse(data: bytes) -> bytes:
 class _Call:
     """One call_back() in progress: the callable, and the exception it raised."""
 
-    __slots__ = ("func", "error")
+    __slots__ = ("error", "func")
 
     def __init__(self, func: Callable[[], object]) -> None:
         self.func = func
@@ -46,7 +46,7 @@ def glue_cffi_call_python(ctx):
     call = ffi.from_handle(ctx)
     try:
         call.func()
-    except BaseException as exc:  # noqa: BLE001 - re-raised by call_back
+    except BaseException as exc:  # re-raised by call_back
         call.error = exc
         return -1
     return 0

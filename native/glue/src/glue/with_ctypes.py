@@ -86,7 +86,7 @@ def call_back(func: Callable[[], object], n: int) -> None:
         # ctypes prints and swallows an exception raised here: keep it, return -1.
         try:
             func()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:  # re-raised below
             error.append(exc)
             return -1
         return 0
