@@ -22,7 +22,7 @@ count_primes = lib.glue_count_primes
 def reverse(data: bytes) -> bytes:
     """The bytes of data in reverse order."""
     if not isinstance(data, bytes):
-        # cffi would also accept a list of ints for `const char *`: refuse it here.
+        # cffi would also take a list of one-byte bytes for `const char *`: refuse it.
         raise TypeError(f"reverse() argument must be bytes, not {type(data).__name__}")
     out = ffi.new("char[]", len(data))
     lib.glue_reverse(data, len(data), out)
