@@ -58,13 +58,18 @@ def _timer(tool: str, function: str, stmt: str) -> tuple[timeit.Timer, timeit.Ti
 
 
 def per_call(number: int, repeats: int) -> list[dict]:
-    """Median ns per call of every function through every tool, interleaved."""
+    """Median ns per call of every function through every tool, interleaved.
+
+    Many short samples (`number` calls each) rather than a few long ones: on a shared
+    machine a sample that the scheduler interrupts is an outlier the median ignores,
+    while a long sample would almost always contain an interruption.
+    """
     timers = {(tool, fn): (_timer(tool, fn, stmt), per)
               for fn, stmt, per in CASES for tool in glue.IMPLEMENTATIONS}
     samples: dict[tuple[str, str], list[float]] = {key: [] for key in timers}
     for _ in range(repeats):
         for key, ((timer, empty), per) in timers.items():
-            calls = number // per
+            calls = max(number // per, 1)
             total = timer.timeit(calls) - empty.timeit(calls)
             samples[key].append(total / (calls * per) * 1e9)
     rows = []
@@ -322,7 +327,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--quick", action="store_true", help="few repeats (for labs and CI)")
     args = parser.parse_args()
-    number, repeats, build_repeats = (10_000, 7, 1) if args.quick else (100_000, 21, 3)
+    number, repeats, build_repeats = (2_000, 31, 1) if args.quick else (5_000, 201, 3)
     payload = run(number, repeats, build_repeats)
     for row in payload["per_call"]:
         stats = row["ns_per_call"]
