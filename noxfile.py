@@ -28,7 +28,7 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
-STAGES: tuple[str, ...] = ("hello", "primes", "cq")
+STAGES: tuple[str, ...] = ("hello", "glue", "primes", "cq")
 # Benchmark peers that need a system library, so they are not in requirements.txt:
 # a stage's bench installs them where it can and measures without them elsewhere.
 BENCH_EXTRAS = {"primes": ("primesieve", "libprimesieve-dev (Debian/Ubuntu), primesieve (brew)")}
