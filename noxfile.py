@@ -29,6 +29,8 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
 STAGES: tuple[str, ...] = ("hello", "glue", "primes", "cq")
+# What a stage is compiled with (beside the interpreter): a new version rebuilds it.
+BUILD_TOOLS = ("cython", "meson", "meson-python", "ninja", "pybind11", "nanobind", "cffi")
 # Benchmark peers that need a system library, so they are not in requirements.txt:
 # a stage's bench installs them where it can and measures without them elsewhere.
 BENCH_EXTRAS = {"primes": ("primesieve", "libprimesieve-dev (Debian/Ubuntu), primesieve (brew)")}
@@ -179,8 +181,7 @@ class WorkshopEnv:
         """The interpreter and build tools a stage is compiled with: part of its hash."""
         return self.run("python", "-c", (
             "import sys, importlib.metadata as m; print(sys.version, sys.executable, "
-            "*[m.version(p) for p in ('cython', 'meson', 'meson-python', 'ninja')])"),
-            silent=True).strip()
+            f"*[m.version(p) for p in {BUILD_TOOLS!r}])"), silent=True).strip()
 
     def install_stages(self, *stages: str) -> list[str]:
         """Build and install stages from source against the tools in the lock.
