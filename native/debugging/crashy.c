@@ -5,11 +5,12 @@
 #include <Python.h>
 #include <string.h>
 
-PyDoc_STRVAR(header_value_doc,
-             "header_value(line) -> str\n\n"
-             "The value of an HTTP-style header line: 'Key: value' -> 'value'.");
+PyDoc_STRVAR(header_value_doc, "header_value(line) -> str\n\n"
+                               "The value of an HTTP-style header line: 'Key: value' -> 'value'.");
 
-static PyObject *header_value(PyObject *module, PyObject *line) {
+static PyObject *
+header_value(PyObject *module, PyObject *line)
+{
     const char *text = PyUnicode_AsUTF8(line); /* borrowed from `line` */
     if (text == NULL) {
         return NULL; /* TypeError: not a str */
@@ -31,4 +32,8 @@ static struct PyModuleDef crashy_module = {
     PyModuleDef_HEAD_INIT, "crashy", "Lab 05: a crash to find.", 0, crashy_methods,
 };
 
-PyMODINIT_FUNC PyInit_crashy(void) { return PyModule_Create(&crashy_module); }
+PyMODINIT_FUNC
+PyInit_crashy(void)
+{
+    return PyModule_Create(&crashy_module);
+}

@@ -9,14 +9,18 @@
 PyDoc_STRVAR(wait_doc, "wait_for_device(seconds)\n\nBlock this thread for `seconds`.");
 
 /* The blocking part: plain C, touches no Python object. */
-static void device_wait(double seconds) {
+static void
+device_wait(double seconds)
+{
     struct timespec rest = {(time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9)};
     while (nanosleep(&rest, &rest) == -1) {
         /* interrupted by a signal: sleep the rest */
     }
 }
 
-static PyObject *wait_for_device(PyObject *module, PyObject *arg) {
+static PyObject *
+wait_for_device(PyObject *module, PyObject *arg)
+{
     double seconds = PyFloat_AsDouble(arg);
     if (seconds == -1.0 && PyErr_Occurred()) {
         return NULL;
@@ -37,4 +41,8 @@ static struct PyModuleDef gil_hog_module = {
     PyModuleDef_HEAD_INIT, "gil_hog", "Lab 05: a GIL held while blocking.", 0, gil_hog_methods,
 };
 
-PyMODINIT_FUNC PyInit_gil_hog(void) { return PyModule_Create(&gil_hog_module); }
+PyMODINIT_FUNC
+PyInit_gil_hog(void)
+{
+    return PyModule_Create(&gil_hog_module);
+}

@@ -11,13 +11,17 @@ static PyObject *shared_settings = NULL;
 
 PyDoc_STRVAR(settings_doc, "settings() -> dict\n\nThe module's settings: the dict refs.DEFAULTS.");
 
-static PyObject *settings(PyObject *module, PyObject *unused) {
+static PyObject *
+settings(PyObject *module, PyObject *unused)
+{
     return shared_settings;
 }
 
 PyDoc_STRVAR(describe_doc, "describe(obj) -> str\n\n'<repr of obj>'.");
 
-static PyObject *describe(PyObject *module, PyObject *obj) {
+static PyObject *
+describe(PyObject *module, PyObject *obj)
+{
     PyObject *repr = PyObject_Repr(obj); /* a new reference: ours to drop */
     if (repr == NULL) {
         return NULL;
@@ -36,7 +40,9 @@ static struct PyModuleDef refs_module = {
     PyModuleDef_HEAD_INIT, "refs", "Lab 05: reference leaks to find.", 0, refs_methods,
 };
 
-PyMODINIT_FUNC PyInit_refs(void) {
+PyMODINIT_FUNC
+PyInit_refs(void)
+{
     if (shared_settings == NULL) {
         shared_settings = Py_BuildValue("{s:i, s:s}", "retries", 3, "mode", "fast");
         if (shared_settings == NULL) {

@@ -10,7 +10,9 @@
 
 PyDoc_STRVAR(shout_doc, "shout(text) -> str\n\nASCII text upper-cased, with '!' appended.");
 
-static PyObject *shout(PyObject *module, PyObject *arg) {
+static PyObject *
+shout(PyObject *module, PyObject *arg)
+{
     Py_ssize_t len;
     const char *text = PyUnicode_AsUTF8AndSize(arg, &len);
     if (text == NULL) {
@@ -33,7 +35,9 @@ static PyObject *shout(PyObject *module, PyObject *arg) {
 
 PyDoc_STRVAR(last_word_doc, "last_word(text) -> str\n\nThe text after its last space.");
 
-static PyObject *last_word(PyObject *module, PyObject *arg) {
+static PyObject *
+last_word(PyObject *module, PyObject *arg)
+{
     const char *text = PyUnicode_AsUTF8(arg);
     if (text == NULL) {
         return NULL;
@@ -58,4 +62,8 @@ static struct PyModuleDef textbuf_module = {
     PyModuleDef_HEAD_INIT, "textbuf", "Lab 05: memory errors to find.", 0, textbuf_methods,
 };
 
-PyMODINIT_FUNC PyInit_textbuf(void) { return PyModule_Create(&textbuf_module); }
+PyMODINIT_FUNC
+PyInit_textbuf(void)
+{
+    return PyModule_Create(&textbuf_module);
+}
