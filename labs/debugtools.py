@@ -26,13 +26,15 @@ import labtools
 
 TIMEOUT = 90  # seconds for any one tool run (valgrind starting Python is the slowest)
 
-# Debian packages that provide each tool (the lab names them when one is missing).
+# What each tool is called on the page, and the Debian package that provides it.
 PACKAGES = {
-    "gdb": "gdb",
-    "valgrind": "valgrind",
-    "python-gdb": "python3-dbg (its python3.X-gdb.py), or a Python built from source",
-    "debug-python": "python3-dbg (python3.X-dbg, a debug build of Debian's Python)",
-    "asan": "gcc (libasan and libubsan come with it: build-essential)",
+    "gdb": ("gdb", "gdb"),
+    "valgrind": ("valgrind", "valgrind"),
+    "python-gdb": ("CPython's gdb extension (python-gdb.py) for this interpreter",
+                   "python3-dbg (for Debian's own Python; a Python built from source "
+                   "installs python3.X-gdb.py beside its binary)"),
+    "debug-python": ("a debug interpreter (sys.gettotalrefcount)", "python3-dbg"),
+    "asan": ("the ASan and UBSan runtimes (libasan, libubsan)", "gcc (build-essential)"),
 }
 
 
@@ -47,8 +49,9 @@ def find_tool(name: str) -> str | None:
 
 def missing(what: str) -> str:
     """The sentence a lab prints in place of a capture whose tool is absent."""
-    return (f"[{what} is not installed here, so this capture is skipped. "
-            f"On Debian/Ubuntu: apt-get install {PACKAGES.get(what, what)}]")
+    name, package = PACKAGES.get(what, (what, what))
+    return (f"[{name}: not found on this machine, so this capture is skipped. "
+            f"On Debian/Ubuntu: apt-get install {package}]")
 
 
 # --- the interpreter and its gdb extension --------------------------------------------
