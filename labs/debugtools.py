@@ -43,6 +43,21 @@ def debugging_sources() -> Path:
     return labtools.repo_root() / "native" / "debugging"
 
 
+# Long scratch-folder paths make captures wrap; the lab shows them as a short name.
+_ALIASES: list[tuple[str, str]] = []
+
+
+def alias_path(path: Path, name: str) -> None:
+    """Show `path` as `name` in what `readable` returns (the lab says so once)."""
+    _ALIASES.append((str(path), name))
+
+
+def readable(text: str) -> str:
+    for path, name in _ALIASES:
+        text = text.replace(path, name)
+    return text
+
+
 def find_tool(name: str) -> str | None:
     return shutil.which(name)
 
@@ -244,14 +259,14 @@ GDB_NOISE = re.compile(
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def gdb_batch(commands: list[str], *, pid: int | None = None, program: list[str] | None = None,
-              core: Path | None = None, env: dict[str, str] | None = None,
-              python_gdb: bool = True, timeout: float = TIMEOUT) -> str:
-    """Run gdb in batch mode on a process (`pid`), a program to start, or a core file.
+def gdb_args(commands: list[str], *, pid: int | None = None, program: list[str] | None = None,
+             core: Path | None = None, python_gdb: bool = True) -> list[str]:
+    """The gdb command line for a batch session on a process (`pid`), a program to
+    start, or a core file.
 
     Each command's output follows a `(gdb) command` line, as in an interactive
     session. CPython's gdb extension is loaded explicitly (auto-loading would need a
-    safe-path setting in the user's ~/.gdbinit). Returns the transcript.
+    safe-path setting in the user's ~/.gdbinit).
     """
     args = ["gdb", "-nx", "-q", "-batch",
             "-iex", "set auto-load python-scripts off",  # we load it ourselves below
@@ -271,9 +286,94 @@ def gdb_batch(commands: list[str], *, pid: int | None = None, program: list[str]
         args[1:1] = [str(real_interpreter()), str(core)]
     elif program is not None:
         args += ["--args", *program]
-    done = run(args, env=env, timeout=timeout)
-    text = ANSI_COLOUR.sub("", done.stdout + done.stderr)  # Cython's `cy` commands colour
+    return args
+
+
+def clean_transcript(text: str) -> str:
+    text = ANSI_COLOUR.sub("", text)  # Cython's `cy` commands colour their output
     return "\n".join(line for line in text.splitlines() if not GDB_NOISE.search(line))
+
+
+def gdb_batch(commands: list[str], *, env: dict[str, str] | None = None,
+              timeout: float = TIMEOUT, **target) -> str:
+    """Run gdb in batch mode (see `gdb_args`) and return its cleaned transcript."""
+    done = run(gdb_args(commands, **target), env=env, timeout=timeout)
+    return clean_transcript(done.stdout + done.stderr)
+
+
+# What gdb says when the kernel refuses to let it attach to a process that is not its
+# child: Yama's ptrace_scope >= 1, or a container without CAP_SYS_PTRACE.
+ATTACH_REFUSED = re.compile(r"ptrace: Operation not permitted|Could not attach to process")
+
+
+@dataclass
+class StuckCapture:
+    transcript: str
+    how: str  # "attached" (gdb -p) or "started under gdb" (run, then Ctrl-C)
+    alive_after_linger: bool
+    captured_at: float  # time.time() when gdb looked
+
+
+def gdb_on_stuck(script: Path, path: Path, commands: list[str], *, threads: int = 1,
+                 linger: float = 0.0, python_gdb: bool = True) -> StuckCapture:
+    """Let `script` get stuck, wait `linger` more seconds, then look at it with gdb.
+
+    First as one debugs a hung test: attach to the running process (`gdb -p PID`). If
+    the kernel does not allow that, as the talk's slide does instead: start it under
+    gdb (`run`), interrupt it once it is stuck (Ctrl-C is SIGINT), and run the
+    commands; gdb is then the program's parent, which ptrace always allows.
+    """
+    stuck = start_stuck(script, path, threads=threads)
+    try:
+        time.sleep(linger)
+        alive = stuck.process.poll() is None
+        transcript = gdb_batch(commands, pid=stuck.pid, python_gdb=python_gdb)
+        captured_at = time.time()
+    finally:
+        stuck.stop()
+    if not ATTACH_REFUSED.search(transcript):
+        return StuckCapture(transcript, "attached", alive, captured_at)
+    return _run_under_gdb_until_stuck(script, path, commands, threads, linger, python_gdb)
+
+
+def _run_under_gdb_until_stuck(script: Path, path: Path, commands: list[str], threads: int,
+                               linger: float, python_gdb: bool) -> StuckCapture:
+    args = gdb_args(["run", *commands, "kill"], program=[str(real_interpreter()), str(script)],
+                    python_gdb=python_gdb)
+    gdb = subprocess.Popen(args, env=python_env(path), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace")
+    try:
+        inferior = _wait_stuck_child(gdb.pid, script, threads, deadline=60)
+        time.sleep(linger)
+        alive = _thread_states(inferior) != []
+        os.kill(inferior, signal.SIGINT)  # what Ctrl-C in gdb's terminal sends
+        captured_at = time.time()
+        output, _ = gdb.communicate(timeout=TIMEOUT)
+    finally:
+        if gdb.poll() is None:
+            gdb.kill()
+            gdb.wait(timeout=TIMEOUT)
+    return StuckCapture(clean_transcript(output), "started under gdb", alive, captured_at)
+
+
+def _wait_stuck_child(parent: int, script: Path, threads: int, deadline: float) -> int:
+    """The pid of `parent`'s child running `script`, once all its threads sleep."""
+    until = time.monotonic() + deadline
+    calm = 0
+    while time.monotonic() < until:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and str(script).encode() in cmdline:
+                states = _thread_states(int(stat.parent.name))
+                calm = calm + 1 if len(states) >= threads and set(states) == {"S"} else 0
+                if calm >= 3:
+                    return int(stat.parent.name)
+        time.sleep(0.1)
+    raise RuntimeError(f"{script.name} did not get stuck under gdb within {deadline} s")
 
 
 def cython_function(c_file: Path, cls: str, method: str, wrapper: bool = False) -> str:
@@ -297,7 +397,7 @@ def section(transcript: str, command: str, max_lines: int = 40) -> str:
         return ""
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("(gdb) ")),
                len(lines))
-    return "\n".join(shorten(lines[start:end], max_lines))
+    return readable("\n".join(shorten(lines[start:end], max_lines)))
 
 
 def shorten(lines: list[str], max_lines: int) -> list[str]:
@@ -387,7 +487,7 @@ def report_blocks(report: str, keep: str) -> str:
         if ours and key not in seen:
             seen.add(key)
             out += [*error, ""]
-    return "\n".join(out).rstrip()
+    return readable("\n".join(out).rstrip())
 
 
 # --- a debug interpreter --------------------------------------------------------------

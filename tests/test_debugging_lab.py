@@ -132,3 +132,15 @@ def test_debug_interpreter_module_gets_the_debug_suffix(tmp_path):
     run = debugtools.run([python, "-c", "import refs, sys; print(refs.__file__)"],
                          env=debugtools.python_env(built))
     assert run.returncode == 0 and str(tmp_path) in run.stdout, run.stderr
+
+
+@needs_gdb
+@needs_python_gdb
+def test_started_under_gdb_when_attaching_is_refused(stuck_script, tmp_path):
+    # The fallback of gdb_on_stuck, taken where ptrace refuses to attach (Yama, or a
+    # container without CAP_SYS_PTRACE): run under gdb, interrupt once stuck.
+    capture = debugtools._run_under_gdb_until_stuck(stuck_script, tmp_path, ["py-bt"],
+                                                    threads=1, linger=0.0, python_gdb=True)
+    assert capture.how == "started under gdb" and capture.alive_after_linger
+    assert "Program received signal SIGINT" in capture.transcript, capture.transcript
+    assert "in blocked_here" in debugtools.section(capture.transcript, "py-bt"), capture.transcript
