@@ -8,6 +8,9 @@ naming the Debian package.
 
 from __future__ import annotations
 
+import html
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -144,3 +147,23 @@ def test_started_under_gdb_when_attaching_is_refused(stuck_script, tmp_path):
     assert capture.how == "started under gdb" and capture.alive_after_linger
     assert "Program received signal SIGINT" in capture.transcript, capture.transcript
     assert "in blocked_here" in debugtools.section(capture.transcript, "py-bt"), capture.transcript
+
+
+SITE = Path(os.environ.get("WORKSHOP_BUILD", ROOT / "_build")) / "html"
+LAB_PAGE = SITE / "labs" / "05-debugging-native-code.html"
+
+
+@needs_gdb
+@needs_python_gdb
+@pytest.mark.skipif(not LAB_PAGE.exists(), reason="site not built: python3 noxw -s docs")
+def test_built_page_shows_live_captures():
+    """With the tools on this machine, the page holds captures, not the notes in their
+    place (a capture cell that silently fell back would pass every other test)."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", LAB_PAGE.read_text(encoding="utf-8")))
+    assert "not found on this machine" not in text, "a capture was skipped on the page"
+    assert re.search(r"\(gdb\) py-bt\s+Traceback \(most recent call first\):\s+"
+                     r"File \"\$WORK/stuck_postbox\.py\", line 6, in wait_for_reply", text)
+    assert "<postbox.Postbox at remote 0x" in text
+    assert "Program terminated with signal SIGSEGV" in text  # the core file, read back
+    assert "heap-buffer-overflow" in text and "Invalid write of size 1" in text
+    assert "Waiting for the GIL" in text
