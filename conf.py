@@ -176,7 +176,26 @@ def benchmark_pages_follow_their_results(app, docname: str, source: list[str]) -
         app.env.note_dependency(str(BENCH_RESULTS / f"{stage}.json"))
 
 
+# --- labs whose stage was rebuilt ------------------------------------------------------
+LABS_TO_RERUN = BUILD / "labs-to-rerun.txt"  # written by tools/lab_cache.py
+
+
+def rerun_labs_whose_stage_changed(app, env, added, changed, removed) -> list[str]:
+    """Read again the labs whose notebook cache nox dropped after rebuilding a stage
+    they use: their page is unchanged, so Sphinx would keep the old outputs."""
+    if not LABS_TO_RERUN.is_file():
+        return []
+    return [name for name in LABS_TO_RERUN.read_text().split() if name in env.found_docs]
+
+
+def forget_labs_to_rerun(app, exception) -> None:
+    if exception is None:
+        LABS_TO_RERUN.unlink(missing_ok=True)
+
+
 def setup(app) -> None:
+    app.connect("env-get-outdated", rerun_labs_whose_stage_changed)
+    app.connect("build-finished", forget_labs_to_rerun)
     app.connect("source-read", benchmark_pages_follow_their_results)
     # Priority 500 runs before sphinx-book-theme's header buttons (501) read the context.
     app.connect("html-page-context", offer_executed_notebook, priority=500)

@@ -29,6 +29,9 @@ BENCH_RESULTS = ROOT / "docs" / "benchmarks" / "results"
 # Teaching order. Each name is a folder in native/ holding a PEP 517 package of
 # the same import name, its tests in tests/ and its benchmark in bench/bench_<name>.py.
 STAGES: tuple[str, ...] = ("hello", "glue", "primes", "cq")
+# Sources that labs compile themselves rather than import from a stage: when they
+# change, the labs using them run again (lab 05 builds its planted bugs on the fly).
+LAB_SOURCES = {"debugging": ("native/debugging", "labs/debugtools.py")}
 # What a stage is compiled with (beside the interpreter): a new version rebuilds it.
 BUILD_TOOLS = ("cython", "meson", "meson-python", "ninja", "pybind11", "nanobind", "cffi")
 # Benchmark peers that need a system library, so they are not in requirements.txt:
@@ -206,9 +209,16 @@ class WorkshopEnv:
                                   f"building native/{name} from source",
                                   lambda args=args: self.pip_install(*args)):
                 rebuilt.append(name)
+        for name, paths in LAB_SOURCES.items():
+            files = [f for p in paths for f in ([ROOT / p] if (ROOT / p).is_file()
+                                                 else (ROOT / p).rglob("*")) if f.is_file()]
+            if self._install_once(f"lab-sources-{name}", _fingerprint(files),
+                                  f"noting changed lab sources: {', '.join(paths)}",
+                                  lambda: None):
+                rebuilt.append(name)
         if rebuilt:
-            # A lab that imports a rebuilt stage must run again: its cached outputs
-            # came from the old build (the notebook cache keys on the lab's code only).
+            # A lab that uses a rebuilt stage must run again: its cached outputs came
+            # from the old build (the notebook cache keys on the lab's code only).
             self.run("python", str(ROOT / "tools" / "lab_cache.py"), "forget", *rebuilt)
         return rebuilt
 

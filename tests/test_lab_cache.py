@@ -37,7 +37,12 @@ def test_forget_removes_only_the_records_of_labs_using_the_stage(tmp_path, monke
         cache.cache_notebook_bundle(
             CacheBundleIn(nb, str(ROOT / "labs" / lab)), check_validity=False)
     monkeypatch.setattr(lab_cache, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(lab_cache, "TO_RERUN", tmp_path / "labs-to-rerun.txt")
 
     assert lab_cache.forget(["cq"]) == ["06-completion-queue-asyncio.md"]
     left = [Path(r.uri).name for r in cache.list_cache_records()]
     assert left == ["03-cython-primes.md"]
+    # ... and Sphinx is told to read the page again (conf.py), or it would keep the
+    # old outputs without executing anything.
+    assert (tmp_path / "labs-to-rerun.txt").read_text().split() == [
+        "labs/06-completion-queue-asyncio"]

@@ -4,8 +4,10 @@
 
 myst-nb replays a lab from its notebook cache while the lab's code is unchanged. The
 code a lab imports is not part of that key, so after `native/cq` changes, lab 06 would
-show outputs of the old build. nox runs this after every stage it rebuilds; a lab
-"uses" a stage when it imports it or reads files under native/<stage>/.
+show outputs of the old build. nox runs this after every stage it rebuilds (and when
+files a lab compiles itself change, such as native/debugging/); a lab "uses" a stage
+when it imports it or reads files under native/<stage>/. The forgotten labs are
+listed in TO_RERUN, which conf.py reads so that Sphinx executes them again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("WORKSHOP_BUILD", ROOT / "_build")).resolve()
 CACHE = BUILD / ".jupyter_cache"
+# The labs forgotten since the last build: conf.py has Sphinx read them again (an
+# unchanged page would otherwise keep its old outputs without being executed).
+TO_RERUN = BUILD / "labs-to-rerun.txt"
 
 
 def labs_using(stage: str) -> list[Path]:
@@ -33,6 +38,9 @@ def forget(stages: list[str]) -> list[str]:
     from jupyter_cache import get_cache
 
     labs = {lab.resolve() for stage in stages for lab in labs_using(stage)}
+    listed = set(TO_RERUN.read_text().split()) if TO_RERUN.is_file() else set()
+    TO_RERUN.write_text("".join(f"{name}\n" for name in sorted(
+        listed | {lab.relative_to(ROOT).with_suffix("").as_posix() for lab in labs})))
     cache = get_cache(CACHE)
     forgotten = []
     for record in cache.list_cache_records():
