@@ -132,21 +132,25 @@ static PyMethodDef hello_methods[] = {
 PyDoc_STRVAR(module_doc, "Stage 1 of the workshop: a hand-written C extension module.");
 
 /* Multi-phase initialisation (PEP 489): PyInit_hello only returns the definition
- * and CPython creates the module, so each sub-interpreter gets its own. The
- * module keeps no state (m_size 0), which makes that safe. */
-static PyModuleDef_Slot hello_slots[] = {
-#ifdef Py_mod_multiple_interpreters
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
-#endif
-#ifdef Py_mod_gil
-    /* No global state and no Python object cached in C: safe without the GIL. */
-    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
-#endif
-    {0, NULL}};
-
+ * and CPython creates the module, once per interpreter, so each sub-interpreter
+ * gets a module of its own. The module keeps no state (m_size 0), which makes that
+ * safe.
+ *
+ * No slots, on purpose. The two that would describe this module are not in the
+ * 3.10 Limited API this binary is built for, so the headers hide them:
+ *   - Py_mod_multiple_interpreters (stable ABI since 3.12) would declare support for
+ *     a per-interpreter GIL. Without it CPython 3.12+ assumes "several interpreters,
+ *     one shared GIL": hello imports into sub-interpreters that share the main
+ *     GIL, and an isolated one (its own GIL) refuses it with ImportError.
+ *   - Py_mod_gil (3.13) would declare the module safe without the GIL, but a
+ *     free-threaded CPython (3.13t, 3.14t) does not load abi3 modules at all, so
+ *     no interpreter would ever read it from this binary.
+ * Targeting the 3.12 Limited API for the first would drop CPython 3.10 and 3.11,
+ * which the workshop supports; one binary for all of them is stage 1's point.
+ * tests/test_hello_subinterpreters.py checks both halves of that trade. */
 static struct PyModuleDef hello_module = {
     PyModuleDef_HEAD_INIT, .m_name = "hello",          .m_doc = module_doc,
-    .m_size = 0,           .m_methods = hello_methods, .m_slots = hello_slots,
+    .m_size = 0,           .m_methods = hello_methods,
 };
 
 PyMODINIT_FUNC
