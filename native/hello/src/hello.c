@@ -16,7 +16,11 @@
 
 /* --- hello_world ------------------------------------------------------------- */
 
-PyDoc_STRVAR(hello_world_doc, "hello_world() -> None\n\n"
+/* A docstring that starts with "name(parameters)\n--\n\n" gives the function a
+ * signature: CPython cuts that line off into __text_signature__, so help(),
+ * inspect.signature() and the stub checker (mypy's stubtest) see the parameters
+ * ($module stands for the module argument, which Python callers never pass). */
+PyDoc_STRVAR(hello_world_doc, "hello_world($module, /)\n--\n\n"
                               "Print 'Hello World' to sys.stdout and return None.");
 
 static PyObject *
@@ -33,7 +37,7 @@ hello_hello_world(PyObject *module, PyObject *Py_UNUSED(ignored))
 
 /* --- greet ------------------------------------------------------------------- */
 
-PyDoc_STRVAR(greet_doc, "greet(name, /) -> str\n\n"
+PyDoc_STRVAR(greet_doc, "greet($module, name, /)\n--\n\n"
                         "Return 'Hello, <name>!'. Raise TypeError if name is not a str.");
 
 /* Set "<func>() argument must be str, not <type>" like CPython's own functions.
@@ -69,7 +73,8 @@ hello_greet(PyObject *module, PyObject *name)
  *   METH_FASTCALL a C array of arguments and its length, no tuple built.
  */
 
-PyDoc_STRVAR(call_noargs_doc, "call_noargs() -> None\n\nMETH_NOARGS: take nothing, return None.");
+PyDoc_STRVAR(call_noargs_doc, "call_noargs($module, /)\n--\n\n"
+                              "METH_NOARGS: take nothing, return None.");
 
 static PyObject *
 hello_call_noargs(PyObject *module, PyObject *Py_UNUSED(ignored))
@@ -77,7 +82,7 @@ hello_call_noargs(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(call_o_doc, "call_o(obj, /) -> None\n\nMETH_O: take one object, return None.");
+PyDoc_STRVAR(call_o_doc, "call_o($module, obj, /)\n--\n\nMETH_O: take one object, return None.");
 
 static PyObject *
 hello_call_o(PyObject *module, PyObject *obj)
@@ -86,7 +91,7 @@ hello_call_o(PyObject *module, PyObject *obj)
 }
 
 PyDoc_STRVAR(call_varargs_doc,
-             "call_varargs(obj, /) -> None\n\n"
+             "call_varargs($module, obj, /)\n--\n\n"
              "METH_VARARGS: unpack one object from the argument tuple, return None.");
 
 static PyObject *
@@ -99,7 +104,7 @@ hello_call_varargs(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(call_fastcall_doc, "call_fastcall(obj, /) -> None\n\n"
+PyDoc_STRVAR(call_fastcall_doc, "call_fastcall($module, obj, /)\n--\n\n"
                                 "METH_FASTCALL: take one object from a C array, return None.");
 
 static PyObject *

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import hello
@@ -145,12 +146,18 @@ def test_arguments_are_borrowed_not_leaked_or_stolen(func):
     assert sys.getrefcount(arg) == before
 
 
-def test_docstrings_and_signatures():
+SIGNATURES = {"hello_world": "()", "greet": "(name, /)", "call_noargs": "()",
+              "call_o": "(obj, /)", "call_varargs": "(obj, /)", "call_fastcall": "(obj, /)"}
+
+
+@pytest.mark.parametrize("name", SIGNATURES)
+def test_docstrings_and_signatures(name):
+    # Each docstring's first line "name($module, ...)\n--" becomes the signature that
+    # inspect, help() and stubtest read; the rest stays the docstring.
+    func = getattr(hello, name)
+    assert str(inspect.signature(func)) == SIGNATURES[name]
+    assert func.__doc__ and not func.__doc__.startswith(name + "("), func.__doc__
     assert hello.__doc__
-    for name in ("hello_world", "greet", "call_noargs", "call_o", "call_varargs",
-                 "call_fastcall"):
-        doc = getattr(hello, name).__doc__
-        assert doc and doc.startswith(name + "("), name
 
 
 def test_built_for_the_stable_abi():
