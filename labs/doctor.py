@@ -552,9 +552,11 @@ def check_gdb(scratch: Path) -> str:
 
 def check_python_gdb(scratch: Path) -> str:
     gdb = find_tool("gdb")
-    if gdb is None:
-        raise CheckFailed("gdb is not on PATH (see the gdb check)", advice("gdb"))
     python = str(Path(sys.executable).resolve())
+    if gdb is None:
+        # Name both installs at once when the extension is missing too.
+        also = "" if python_gdb_script(python) else "; and then: " + advice("python-gdb")
+        raise CheckFailed("gdb is not on PATH (see the gdb check)", advice("gdb") + also)
     try:
         if gdb_knows_python(gdb, python):
             return f"gdb loads python-gdb.py for {python} by itself: py-bt, py-list, py-locals"

@@ -70,6 +70,7 @@ def test_missing_optional_tools_are_named_with_their_install_commands(tmp_path):
                            ("chromium", "chromium"), ("python-gdb", "gdb")]:
         (check,) = [c for c in OPTIONAL if c.id == check_id]
         assert f"[skip] {check.name} (optional)" in out, out
+        # (python-gdb may add its own package: "...; and then: <python-gdb's>")
         assert f"  - {check.needed_for}: {doctor.advice(kind)}" in out, out
     assert "gdb is not on PATH" in out and "valgrind is not on PATH" in out
     assert f"no Chromium at {tmp_path / 'no-chromium'}" in out
