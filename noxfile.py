@@ -428,9 +428,10 @@ def lab(session: nox.Session) -> None:
 
 @nox.session
 def doctor(session: nox.Session) -> None:
-    """Check this machine for the workshop: compilers, headers, Cython, meson (as lab 00)."""
+    """Check this machine for the workshop, required and optional parts (as lab 00)."""
     install_requirement_subset(session, ("cython", "meson-python", "meson", "ninja"))
-    session.run("python", str(ROOT / "labs" / "doctor.py"))
+    # Arguments pass through: `nox -s doctor -- --only gdb valgrind`.
+    session.run("python", str(ROOT / "labs" / "doctor.py"), *session.posargs)
 
 
 @nox.session
@@ -442,10 +443,34 @@ def student(session: nox.Session) -> None:
     session.log(f"open them in JupyterLab (python3 noxw -s lab): {out}")
 
 
+# Stubs checked against the compiled modules (mypy.stubtest). Cython's own module
+# attributes (doctest table, pickling helpers, a .pxd's C-API table) are in the
+# allowlist: generated, not API.
+STUBTEST_MODULES = {
+    "hello": ("hello",),
+    "primes": ("primes._primes", "primes.gil", "primes.steps.cython_slides",
+               "primes.steps.cython_untyped", "primes.steps.c_reference"),
+    "cq": ("cq._cq", "cq._aio"),
+}
+STUBTEST_ALLOWLIST = NATIVE / "stubtest-allowlist.txt"
+# Reported but not yet failing: cq's .pyx and .pyi are being restructured
+# (issue 11); move a stage to the strict side once its report is clean.
+LINT_REPORT_ONLY = ("cq",)
+
+
+def _cython_sources(stage: str) -> list[str]:
+    """A stage's .pyx/.pxd/.pxi files; not build folders, nor the talk's slides,
+    which are kept exactly as the slides show them (ruff.toml skips them too)."""
+    root = NATIVE / stage
+    return sorted(str(p) for ext in ("*.pyx", "*.pxd", "*.pxi") for p in root.rglob(ext)
+                  if not {"build", "slides"} & set(p.relative_to(root).parts)
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint Python with ruff and check C/C++ formatting with clang-format."""
-    session.install("ruff", "clang-format")
+    """Lint: ruff, clang-format, cython-lint on the .pyx files, stubtest on the .pyi stubs."""
+    session.install("ruff", "clang-format", "cython-lint", "mypy")
     session.run("ruff", "check", str(ROOT))
     sources = sorted(
         str(p) for ext in ("*.c", "*.h", "*.cc", "*.hh", "*.cpp", "*.hpp")
@@ -453,6 +478,30 @@ def lint(session: nox.Session) -> None:
     )
     if sources:
         session.run("clang-format", "--dry-run", "--Werror", *sources)
+    # The same line length as ruff.toml; pycodestyle (E/W codes) is run by cython-lint.
+    cython_lint = ("cython-lint", "--max-line-length", "100")
+    for stage in STAGES:
+        files = _cython_sources(stage)
+        if files and stage in LINT_REPORT_ONLY:
+            session.log(f"cython-lint on native/{stage}: report only, not failing yet")
+            session.run(*cython_lint, *files, success_codes=[0, 1])
+        elif files:
+            session.run(*cython_lint, *files)
+    # stubtest imports the compiled modules: build them into this venv (unchanged
+    # stages are not rebuilt). The packages' stubs are installed with them (py.typed);
+    # hello's is a single-module stub, which mypy never looks for in site-packages
+    # (PEP 561 has no py.typed for it), so it is read from the source folder.
+    install_requirement_subset(session, ("meson-python", "meson", "ninja", "cython"))
+    install_stages(session)
+    env = {"MYPYPATH": str(NATIVE / "hello" / "src")}
+    stubtest = ("python", "-m", "mypy.stubtest", f"--allowlist={STUBTEST_ALLOWLIST}")
+    for stage, modules in STUBTEST_MODULES.items():
+        if stage in LINT_REPORT_ONLY:
+            session.log(f"stubtest on native/{stage}: report only, not failing yet")
+            session.run(*stubtest, "--ignore-unused-allowlist", *modules, env=env,
+                        success_codes=[0, 1])
+        else:
+            session.run(*stubtest, "--ignore-unused-allowlist", *modules, env=env)
 
 
 if os.environ.get("CI"):

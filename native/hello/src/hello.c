@@ -16,7 +16,11 @@
 
 /* --- hello_world ------------------------------------------------------------- */
 
-PyDoc_STRVAR(hello_world_doc, "hello_world() -> None\n\n"
+/* A docstring that starts with "name(parameters)\n--\n\n" gives the function a
+ * signature: CPython cuts that line off into __text_signature__, so help(),
+ * inspect.signature() and the stub checker (mypy's stubtest) see the parameters
+ * ($module stands for the module argument, which Python callers never pass). */
+PyDoc_STRVAR(hello_world_doc, "hello_world($module, /)\n--\n\n"
                               "Print 'Hello World' to sys.stdout and return None.");
 
 static PyObject *
@@ -33,7 +37,7 @@ hello_hello_world(PyObject *module, PyObject *Py_UNUSED(ignored))
 
 /* --- greet ------------------------------------------------------------------- */
 
-PyDoc_STRVAR(greet_doc, "greet(name, /) -> str\n\n"
+PyDoc_STRVAR(greet_doc, "greet($module, name, /)\n--\n\n"
                         "Return 'Hello, <name>!'. Raise TypeError if name is not a str.");
 
 /* Set "<func>() argument must be str, not <type>" like CPython's own functions.
@@ -69,7 +73,8 @@ hello_greet(PyObject *module, PyObject *name)
  *   METH_FASTCALL a C array of arguments and its length, no tuple built.
  */
 
-PyDoc_STRVAR(call_noargs_doc, "call_noargs() -> None\n\nMETH_NOARGS: take nothing, return None.");
+PyDoc_STRVAR(call_noargs_doc, "call_noargs($module, /)\n--\n\n"
+                              "METH_NOARGS: take nothing, return None.");
 
 static PyObject *
 hello_call_noargs(PyObject *module, PyObject *Py_UNUSED(ignored))
@@ -77,7 +82,7 @@ hello_call_noargs(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(call_o_doc, "call_o(obj, /) -> None\n\nMETH_O: take one object, return None.");
+PyDoc_STRVAR(call_o_doc, "call_o($module, obj, /)\n--\n\nMETH_O: take one object, return None.");
 
 static PyObject *
 hello_call_o(PyObject *module, PyObject *obj)
@@ -86,7 +91,7 @@ hello_call_o(PyObject *module, PyObject *obj)
 }
 
 PyDoc_STRVAR(call_varargs_doc,
-             "call_varargs(obj, /) -> None\n\n"
+             "call_varargs($module, obj, /)\n--\n\n"
              "METH_VARARGS: unpack one object from the argument tuple, return None.");
 
 static PyObject *
@@ -99,7 +104,7 @@ hello_call_varargs(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(call_fastcall_doc, "call_fastcall(obj, /) -> None\n\n"
+PyDoc_STRVAR(call_fastcall_doc, "call_fastcall($module, obj, /)\n--\n\n"
                                 "METH_FASTCALL: take one object from a C array, return None.");
 
 static PyObject *
@@ -132,21 +137,25 @@ static PyMethodDef hello_methods[] = {
 PyDoc_STRVAR(module_doc, "Stage 1 of the workshop: a hand-written C extension module.");
 
 /* Multi-phase initialisation (PEP 489): PyInit_hello only returns the definition
- * and CPython creates the module, so each sub-interpreter gets its own. The
- * module keeps no state (m_size 0), which makes that safe. */
-static PyModuleDef_Slot hello_slots[] = {
-#ifdef Py_mod_multiple_interpreters
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
-#endif
-#ifdef Py_mod_gil
-    /* No global state and no Python object cached in C: safe without the GIL. */
-    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
-#endif
-    {0, NULL}};
-
+ * and CPython creates the module, once per interpreter, so each sub-interpreter
+ * gets a module of its own. The module keeps no state (m_size 0), which makes that
+ * safe.
+ *
+ * No slots, on purpose. The two that would describe this module are not in the
+ * 3.10 Limited API this binary is built for, so the headers hide them:
+ *   - Py_mod_multiple_interpreters (stable ABI since 3.12) would declare support for
+ *     a per-interpreter GIL. Without it CPython 3.12+ assumes "several interpreters,
+ *     one shared GIL": hello imports into sub-interpreters that share the main
+ *     GIL, and an isolated one (its own GIL) refuses it with ImportError.
+ *   - Py_mod_gil (3.13) would declare the module safe without the GIL, but a
+ *     free-threaded CPython (3.13t, 3.14t) does not load abi3 modules at all, so
+ *     no interpreter would ever read it from this binary.
+ * Targeting the 3.12 Limited API for the first would drop CPython 3.10 and 3.11,
+ * which the workshop supports; one binary for all of them is stage 1's point.
+ * tests/test_hello_subinterpreters.py checks both halves of that trade. */
 static struct PyModuleDef hello_module = {
     PyModuleDef_HEAD_INIT, .m_name = "hello",          .m_doc = module_doc,
-    .m_size = 0,           .m_methods = hello_methods, .m_slots = hello_slots,
+    .m_size = 0,           .m_methods = hello_methods,
 };
 
 PyMODINIT_FUNC

@@ -2,6 +2,9 @@
 
 Exit codes: 0 success; 1 the call failed (error reply, refused or lost
 connection, timeout); 2 bad arguments (argparse's convention).
+
+Both sub-commands default to DEFAULT_PORT, so ``serve`` in one terminal and ``call``
+in another find each other with no option at all.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from typing import Any
 
 from ._cq import ReplyError
 from .sync import Client, SyncServer
+
+# One port for both sides. Not 6379: a learner's own redis-server usually listens
+# there, and `serve` would fail or `call` would reach redis instead of us. Not 7000
+# either: macOS (12+) has its AirPlay receiver on 7000 and 5000. 6399 is unassigned
+# and sits next to redis's port, a hint that the protocol is redis's (RESP).
+DEFAULT_PORT = 6399
 
 
 def format_reply(value: Any, indent: str = "") -> str:
@@ -111,14 +120,16 @@ def parser() -> argparse.ArgumentParser:
                             description="Serve RESP until SIGINT/SIGTERM. PING and ECHO are "
                                         "answered by the core; try redis-cli -p PORT PING.")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=_port, default=7000, help="port (default 7000; 0: any)")
+    s.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                   help=f"port (default {DEFAULT_PORT}; 0: any free port)")
     s.add_argument("--threads", type=int, default=1, help="Python worker threads (default 1)")
     s.set_defaults(run=serve)
 
     c = commands.add_parser("call", help="send one command and print its reply",
                             description="Send one command, e.g. ECHO hi, and print the reply.")
     c.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
-    c.add_argument("--port", type=_port, default=6379, help="server port (default 6379)")
+    c.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                   help=f"server port (default {DEFAULT_PORT}, serve's; redis-server: 6379)")
     c.add_argument("--timeout", type=_timeout, default=10.0, help="seconds to wait (default 10)")
     c.add_argument("command", nargs="+", help="the command and its arguments")
     c.set_defaults(run=call)

@@ -2,6 +2,7 @@
 
 from typing import SupportsIndex
 
+TWO_POW_64: int
 MAX_COUNT_LIMIT: int
 MAX_THREADS: int
 

@@ -116,14 +116,14 @@ cdef bint miller_rabin(uint64_t n) noexcept nogil:
         d >>= 1
         s += 1
     cdef uint64_t x
-    cdef int r
+    cdef int _r  # counts the s - 1 squarings; its value is not needed
     cdef bint witness_found
     for k in range(12):
         x = powmod(PRIMES_FIRST12[k], d, n)
         if x == 1 or x == n - 1:
             continue
         witness_found = True
-        for r in range(1, s):
+        for _r in range(1, s):
             x = mulmod(x, x, n)
             if x == n - 1:
                 witness_found = False
