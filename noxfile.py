@@ -54,6 +54,8 @@ CACHE_ENV = {
     "WORKSHOP_ROOT": str(ROOT),
 }
 
+USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
 # requirements.txt is the readable list; requirements.lock pins every package (made
 # by `nox -s lock`), so a room of laptops, CI, Binder and Read the Docs get the same.
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -132,7 +134,11 @@ class WorkshopEnv:
         self.bin = self.location / ("Scripts" if os.name == "nt" else "bin")
         self.uv = _uv()
         self.env = {**CACHE_ENV, "VIRTUAL_ENV": str(self.location),
-                    "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")])}
+                    "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")]),
+                    # Package caches stay the user's (CACHE_ENV moves XDG_CACHE_HOME
+                    # into _build/), so a second clone installs from them in seconds.
+                    "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR") or str(USER_CACHE / "uv"),
+                    "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR") or str(USER_CACHE / "pip")}
         if not (self.bin / "python").exists():
             with Timed(session, f"creating {self.location.relative_to(ROOT)} ({self.python})"):
                 if self.uv:
