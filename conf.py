@@ -35,6 +35,10 @@ extensions = [
 # builds where no system Graphviz is installed, and draws the same everywhere.
 graphviz_dot = shutil.which("graphviz-pure") or str(Path(sys.executable).parent / "graphviz-pure")
 graphviz_output_format = "svg"
+# It lays text out with Arial's metrics (Arimo); a browser without Arial draws
+# "sans-serif" with a wider font (DejaVu Sans on most Linux desktops). Wider node
+# margins keep the labels inside their boxes there too.
+graphviz_dot_args = ["-Nmargin=0.3,0.06"]
 
 # The root is the source dir, so pages are listed by inclusion: anything else at the
 # root (native/, caches, venvs, build output) can never leak into the site.
