@@ -76,12 +76,49 @@ def compile_extension(source: Path, module: str, extra_flags: tuple[str, ...] = 
     return Path(cmd[-1])
 
 
-def run_python(code: str, path: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_python(code: str, path: Path, timeout: float = 60,
+               env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter with `path` first on sys.path.
 
     A fresh process, because a module built by hand cannot be reloaded into a running
     interpreter, and because a buggy extension may crash the interpreter that runs it.
+    `env` changes the child's environment: a value of None removes the variable, so a
+    lab can control what it depends on (PYTHONUNBUFFERED changes C's stdio buffering).
     """
-    env = {**os.environ, "PYTHONPATH": str(path)}
+    child_env = {**os.environ, "PYTHONPATH": str(path)}
+    for name, value in (env or {}).items():
+        if value is None:
+            child_env.pop(name, None)
+        else:
+            child_env[name] = value
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+                          env=child_env, timeout=timeout)
+
+
+def run_with_deadline(function, seconds: float, what: str):
+    """Call function() in a worker thread; return its result, re-raise its exception,
+    or raise AssertionError saying `what` did not finish within `seconds`.
+
+    A learner's exercise may block forever (a wait with no deadline); run under this
+    watchdog, the hang becomes a message and the kernel stays usable. The worker is a
+    daemon thread: if it never returns, it cannot keep the interpreter alive at exit.
+    """
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            outcome["result"] = function()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name="watchdog-worker", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise AssertionError(f"{what} did not finish within {seconds:g} s: something in it "
+                             "waits with no deadline (the cell was stopped by a watchdog)")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("result")
