@@ -47,9 +47,12 @@ def compile_command(source: Path, module: str, extra_flags: tuple[str, ...] = ()
     """The compiler command a build backend would run for a one-file extension."""
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
     output = source.with_name(module + sysconfig.get_config_var("EXT_SUFFIX"))
+    # macOS links an extension without libpython: its Python symbols are resolved when
+    # the interpreter loads it (sysconfig's LDSHARED says the same). Untested here.
+    macos = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
     return [
         *cc,
-        "-shared", "-fPIC", "-O2", "-Wall", "-Wextra",
+        "-shared", "-fPIC", *macos, "-O2", "-Wall", "-Wextra",
         # The C API's own idioms (unused `self`, positional PyModuleDef) trip these two.
         "-Wno-unused-parameter", "-Wno-missing-field-initializers",
         f"-I{sysconfig.get_paths()['include']}",
@@ -122,3 +125,14 @@ def run_with_deadline(function, seconds: float, what: str):
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome.get("result")
+
+
+def run_check(code: str, path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """run_python() for an exercise's check: a child that outlives `timeout` (a
+    learner's infinite loop, a wait with no deadline) becomes an AssertionError that
+    says so, instead of a TimeoutExpired traceback."""
+    try:
+        return run_python(code, path, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"your code did not finish within {timeout:g} s and was stopped: "
+                             "does a loop never end, or does something wait for ever?") from None
