@@ -58,7 +58,7 @@ def test_lab_asks_for_a_prediction_before_a_run(lab):
 
 @pytest.mark.parametrize("lab", TEACHING_SHAPE, ids=lambda p: p.stem)
 def test_lab_states_its_platforms(lab):
-    title, body = admonitions(lab.read_text(encoding="utf-8"))[0]
+    _title, body = admonitions(lab.read_text(encoding="utf-8"))[0]
     assert "**Platforms**:" in body, (
         f"{lab.name}: say in the opening box where the lab runs (Linux, WSL2, Binder) "
         "and where it is partial (macOS)")
