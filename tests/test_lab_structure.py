@@ -74,3 +74,22 @@ def test_stretch_sections_are_marked_as_such(lab):
         assert box != -1 and (next_cell == -1 or box < next_cell), (
             f"{lab.name}: '{heading}' needs a 'Stretch section' box saying how long it "
             "takes and that it can be skipped")
+
+
+def test_home_page_schedule_matches_each_labs_time():
+    """The day's schedule on the home page gives each lab the time its own page
+    claims (a lab split over two slots gets the sum)."""
+    schedule = (ROOT / "index.md").read_text(encoding="utf-8")
+    slots: dict[str, int] = {}
+    for number, minutes in re.findall(r"^\| \d\d:\d\d \| Lab (\d\d)[^|]*?\(about (\d+) min",
+                                      schedule, flags=re.M):
+        slots[number] = slots.get(number, 0) + int(minutes)
+    for lab in TEACHING_SHAPE:
+        claimed = re.search(r"\*\*Time\*\*: about (\d+)", lab.read_text(encoding="utf-8"))
+        number = lab.name[:2]
+        if number == "00":
+            continue  # done at home, before the day
+        assert number in slots, f"index.md's schedule has no slot for lab {number}"
+        assert slots[number] == int(claimed.group(1)), (
+            f"lab {number} says about {claimed.group(1)} minutes, the schedule gives it "
+            f"{slots[number]}")
