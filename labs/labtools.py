@@ -136,3 +136,27 @@ def run_check(code: str, path: Path, timeout: float = 120) -> subprocess.Complet
     except subprocess.TimeoutExpired:
         raise AssertionError(f"your code did not finish within {timeout:g} s and was stopped: "
                              "does a loop never end, or does something wait for ever?") from None
+
+
+def ratio_axis(ax, ratios) -> None:
+    """Make the x axis of a horizontal bar chart of ratios say what the ratios mean.
+
+    Log scale, so 0.5x and 2x sit at the same distance from 1x and a 1.2x bar does
+    not look like a 50x one's neighbour; a line at 1x ("no change"); ticks written
+    as 0.5x, 1x, 2x; and each bar labelled with its value.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ratios = list(ratios)
+    low, high = min(min(ratios) / 1.5, 0.5), max(ratios) * 3
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+             if low <= t <= high]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+    ax.axvline(1, color="black", linewidth=0.8)
+    for y, value in enumerate(ratios):
+        ax.annotate(f"{value:.1f}x" if value >= 1.95 else f"{value:.2f}x", (value, y),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
