@@ -47,9 +47,12 @@ def compile_command(source: Path, module: str, extra_flags: tuple[str, ...] = ()
     """The compiler command a build backend would run for a one-file extension."""
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
     output = source.with_name(module + sysconfig.get_config_var("EXT_SUFFIX"))
+    # macOS links an extension without libpython: its Python symbols are resolved when
+    # the interpreter loads it (sysconfig's LDSHARED says the same). Untested here.
+    macos = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
     return [
         *cc,
-        "-shared", "-fPIC", "-O2", "-Wall", "-Wextra",
+        "-shared", "-fPIC", *macos, "-O2", "-Wall", "-Wextra",
         # The C API's own idioms (unused `self`, positional PyModuleDef) trip these two.
         "-Wno-unused-parameter", "-Wno-missing-field-initializers",
         f"-I{sysconfig.get_paths()['include']}",
@@ -76,12 +79,84 @@ def compile_extension(source: Path, module: str, extra_flags: tuple[str, ...] = 
     return Path(cmd[-1])
 
 
-def run_python(code: str, path: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_python(code: str, path: Path, timeout: float = 60,
+               env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter with `path` first on sys.path.
 
     A fresh process, because a module built by hand cannot be reloaded into a running
     interpreter, and because a buggy extension may crash the interpreter that runs it.
+    `env` changes the child's environment: a value of None removes the variable, so a
+    lab can control what it depends on (PYTHONUNBUFFERED changes C's stdio buffering).
     """
-    env = {**os.environ, "PYTHONPATH": str(path)}
+    child_env = {**os.environ, "PYTHONPATH": str(path)}
+    for name, value in (env or {}).items():
+        if value is None:
+            child_env.pop(name, None)
+        else:
+            child_env[name] = value
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+                          env=child_env, timeout=timeout)
+
+
+def run_with_deadline(function, seconds: float, what: str):
+    """Call function() in a worker thread; return its result, re-raise its exception,
+    or raise AssertionError saying `what` did not finish within `seconds`.
+
+    A learner's exercise may block forever (a wait with no deadline); run under this
+    watchdog, the hang becomes a message and the kernel stays usable. The worker is a
+    daemon thread: if it never returns, it cannot keep the interpreter alive at exit.
+    """
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            outcome["result"] = function()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name="watchdog-worker", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise AssertionError(f"{what} did not finish within {seconds:g} s: something in it "
+                             "waits with no deadline (the cell was stopped by a watchdog)")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("result")
+
+
+def run_check(code: str, path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """run_python() for an exercise's check: a child that outlives `timeout` (a
+    learner's infinite loop, a wait with no deadline) becomes an AssertionError that
+    says so, instead of a TimeoutExpired traceback."""
+    try:
+        return run_python(code, path, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"your code did not finish within {timeout:g} s and was stopped: "
+                             "does a loop never end, or does something wait for ever?") from None
+
+
+def ratio_axis(ax, ratios) -> None:
+    """Make the x axis of a horizontal bar chart of ratios say what the ratios mean.
+
+    Log scale, so 0.5x and 2x sit at the same distance from 1x and a 1.2x bar does
+    not look like a 50x one's neighbour; a line at 1x ("no change"); ticks written
+    as 0.5x, 1x, 2x; and each bar labelled with its value.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ratios = list(ratios)
+    low, high = min(min(ratios) / 1.5, 0.5), max(ratios) * 3
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+             if low <= t <= high]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+    ax.axvline(1, color="black", linewidth=0.8)
+    for y, value in enumerate(ratios):
+        ax.annotate(f"{value:.1f}x" if value >= 1.95 else f"{value:.2f}x", (value, y),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
