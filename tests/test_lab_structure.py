@@ -84,7 +84,7 @@ def test_home_page_schedule_matches_each_labs_time():
     for number, minutes in re.findall(r"^\| \d\d:\d\d \| Lab (\d\d)[^|]*?\(about (\d+) min",
                                       schedule, flags=re.M):
         slots[number] = slots.get(number, 0) + int(minutes)
-    for lab in TEACHING_SHAPE:
+    for lab in LABS:
         claimed = re.search(r"\*\*Time\*\*: about (\d+)", lab.read_text(encoding="utf-8"))
         number = lab.name[:2]
         if number == "00":
