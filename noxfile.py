@@ -81,10 +81,16 @@ def _stage_sources(stage: str) -> list[Path]:
             and not any(part.startswith(".") for part in p.relative_to(root).parts)]
 
 
+def requirements_digest() -> str:
+    """A hash of what requirements.txt asks for (its comments can change freely)."""
+    lines = (line.split("#", 1)[0].strip() for line in REQUIREMENTS.read_text().splitlines())
+    return hashlib.sha256("\n".join(sorted(filter(None, lines))).encode()).hexdigest()
+
+
 def lock_is_current() -> bool:
-    """The lock records the hash of the requirements.txt it was made from."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    return LOCK.is_file() and f"# requirements.txt sha256: {digest}" in LOCK.read_text()
+    """The lock records the hash of the requirements it was made from."""
+    return LOCK.is_file() and (
+        f"# requirements.txt sha256: {requirements_digest()}" in LOCK.read_text())
 
 
 def _uv() -> str | None:
@@ -399,7 +405,7 @@ def docs(session: nox.Session) -> None:
 def lock(session: nox.Session) -> None:
     """Pin every package of requirements.txt into requirements.lock (Python 3.10+)."""
     uv = _uv() or session.error("the lock is made with uv: run through python3 noxw")
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    digest = requirements_digest()
     session.run(uv, "pip", "compile", "--quiet", "--universal", "--python-version", "3.10",
                 "--no-header", "--upgrade", str(REQUIREMENTS), "-o", str(LOCK), external=True)
     LOCK.write_text(
