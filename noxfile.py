@@ -318,12 +318,14 @@ def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> 
     session.install(*pins)
 
 
-def install_cq_with(session: nox.Session, *setup_args: str) -> None:
-    """Build native/cq from source with extra meson options (a fresh build each time)."""
+def install_stage_with(session: nox.Session, stage: str, *setup_args: str) -> None:
+    """Build a stage from source into this session's own venv (not the shared one),
+    with extra meson options; a fresh build each time."""
     config = [f"-Csetup-args={arg}" for arg in setup_args]
-    flags = ["--reinstall-package=cq"] if session.venv_backend == "uv" else ["--force-reinstall"]
+    flags = [f"--reinstall-package={stage}"] if session.venv_backend == "uv" else [
+        "--force-reinstall"]
     session.install("--no-build-isolation", "--no-deps", "--no-cache-dir", *flags, *config,
-                    str(NATIVE / "cq"))
+                    str(NATIVE / stage))
 
 
 def venv_interpreter(session: nox.Session) -> str:
@@ -340,7 +342,7 @@ def venv_interpreter(session: nox.Session) -> str:
 def cq_asan(session: nox.Session) -> None:
     """Run native/cq's tests with the core and binding built with ASan + UBSan."""
     install_requirement_subset(session, CQ_CHECK_TOOLS)
-    install_cq_with(session, "-Db_sanitize=address,undefined", "-Ddebug=true",
+    install_stage_with(session, "cq", "-Db_sanitize=address,undefined", "-Ddebug=true",
                     "-Doptimization=1", "-Db_lundef=false")
     runtimes = [session.run("gcc", f"-print-file-name={lib}", silent=True,
                             external=True).strip() for lib in ("libasan.so", "libubsan.so")]
@@ -362,7 +364,7 @@ def cq_asan(session: nox.Session) -> None:
 def cq_valgrind(session: nox.Session) -> None:
     """Run a representative subset of native/cq's tests under valgrind memcheck."""
     install_requirement_subset(session, CQ_CHECK_TOOLS)
-    install_cq_with(session, "-Dbuildtype=debugoptimized")
+    install_stage_with(session, "cq", "-Dbuildtype=debugoptimized")
     tests = [str(NATIVE / "cq" / "tests" / name) for name in CQ_VALGRIND_TESTS]
     env = {**CACHE_ENV, "PYTHONMALLOC": "malloc", "CQ_REQUIRE_REDIS": "1",
            "CQ_UNDER_VALGRIND": "1"}
@@ -499,12 +501,12 @@ def lint(session: nox.Session) -> None:
             session.run(*cython_lint, *files, success_codes=[0, 1])
         elif files:
             session.run(*cython_lint, *files)
-    # stubtest imports the compiled modules: build them into this venv (unchanged
-    # stages are not rebuilt). The packages' stubs are installed with them (py.typed);
+    # stubtest imports the compiled modules: build them into this venv. The packages' stubs are installed with them (py.typed);
     # hello's is a single-module stub, which mypy never looks for in site-packages
     # (PEP 561 has no py.typed for it), so it is read from the source folder.
     install_requirement_subset(session, ("meson-python", "meson", "ninja", "cython"))
-    install_stages(session)
+    for stage in STUBTEST_MODULES:
+        install_stage_with(session, stage)
     env = {"MYPYPATH": str(NATIVE / "hello" / "src")}
     stubtest = ("python", "-m", "mypy.stubtest", f"--allowlist={STUBTEST_ALLOWLIST}")
     for stage, modules in STUBTEST_MODULES.items():
