@@ -40,14 +40,14 @@ bool
 deliver_replies(cq_queue *q, cq_channel *ch)
 {
     while (ch->in.size()) {
-        resp::Parsed p = resp::parse_reply(ch->in.begin(), ch->in.size(), q->limits);
-        if (p.consumed == 0)
+        resp::Parser::Step p = ch->parser.feed(ch->in.begin(), ch->in.size(), q->limits);
+        ch->in.consume(p.consumed);
+        if (p.status == 0)
             break;
-        if (p.consumed < 0) {
-            channel_fail(q, ch, static_cast<int>(p.consumed));
+        if (p.status < 0) {
+            channel_fail(q, ch, p.status);
             return false;
         }
-        ch->in.consume(static_cast<size_t>(p.consumed));
         if (ch->calls.empty()) { // a reply nobody asked for: the stream is out of step
             cq_value_free(p.value);
             channel_fail(q, ch, CQ_E_PROTOCOL);

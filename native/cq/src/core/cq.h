@@ -44,7 +44,8 @@ enum {
     CQ_E_CLOSED = -5,    /* the connection closed before the operation finished */
     CQ_E_INVALID = -6,   /* a bad argument (port out of range, CR/LF in a simple string) */
     CQ_E_RESOLVE = -7,   /* the host name did not resolve */
-    CQ_E_NOMEM = -8      /* out of memory */
+    CQ_E_NOMEM = -8,     /* out of memory */
+    CQ_E_FORKED = -9     /* the queue was created by the parent of this process (fork) */
 };
 
 /* A static, human-readable description of a status code (errno included). */
@@ -87,6 +88,11 @@ typedef struct cq_limits {
     size_t max_frame;    /* bytes in one request or reply (default 64 MiB) */
     unsigned max_depth;  /* nesting of arrays in a reply (default 16) */
     size_t max_elements; /* items in one array (default 1M) */
+    /* Reply bytes a server connection may hold unsent (default 64 MiB). The server keeps reading from a peer that is slow to read,
+     * as redis-server does, so a client that writes a whole pipeline before it
+     * reads never deadlocks; a peer whose unread replies pass this bound is
+     * disconnected (redis' client-output-buffer-limit). */
+    size_t max_output;
 } cq_limits;
 
 void cq_limits_default(cq_limits *limits);
@@ -135,7 +141,8 @@ cq_queue *cq_create(const cq_limits *limits /* NULL: defaults */, int *error);
  * timer for cq_next_alarm(). The epoll fd on Linux; -1 where unsupported. */
 int cq_fd(cq_queue *q);
 
-/* The deadline of the earliest pending alarm, or CQ_INFINITE. */
+/* The deadline of the earliest pending alarm or internal timer (a listener
+ * retrying accept after EMFILE), or CQ_INFINITE. */
 int64_t cq_next_alarm(cq_queue *q);
 
 /* Wait until an event, the deadline (0: do not block, only drive pending I/O

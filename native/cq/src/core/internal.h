@@ -19,6 +19,7 @@
 
 #include "cq.h"
 #include "poller.h"
+#include "resp.h"
 
 namespace cq {
 
@@ -96,13 +97,20 @@ struct Alarm {
 
 using TimerEntry = std::pair<int64_t, uint64_t>; // deadline, alarm id
 
-// Back-pressure on one server connection: past either bound the server stops
-// reading from it until the application answers or the peer reads. The first
-// bounds the requests waiting for the application (and answers queued behind
-// them); the second the reply bytes buffered for a peer that reads slowly, or
-// never, while it goes on pipelining commands.
+// Back-pressure on one server connection: past this many requests waiting
+// for the application (and answers queued behind them) the server stops
+// reading from it until the application answers. The application makes
+// progress on its own, so this pause cannot deadlock. Unsent replies never
+// pause reading (a peer that writes its whole pipeline before it reads would
+// wait for us while we wait for it): they are bounded by cq_limits.max_output.
 constexpr size_t kMaxOutstanding = 1024;
-constexpr size_t kMaxBufferedOutput = 1 << 20;
+
+// Accepting paused by EMFILE/ENFILE/ENOBUFS/ENOMEM is retried after this
+// delay, doubled on each failure up to the maximum: descriptors held by
+// someone else than the server (files, other sockets) free up without a
+// connection of ours closing.
+constexpr int64_t kAcceptRetryFirstNs = 10 * 1000 * 1000;
+constexpr int64_t kAcceptRetryMaxNs = 1000 * 1000 * 1000;
 
 } // namespace cq
 
@@ -114,6 +122,7 @@ struct cq_channel : cq::IoObject {
     void *connect_tag = nullptr;
     int error = 0; // why it closed
     cq::Buffer in, out;
+    cq::resp::Parser parser{cq::resp::Parser::Mode::Reply};
     std::deque<void *> calls; // tags waiting for replies, oldest first
 };
 
@@ -121,10 +130,13 @@ namespace cq {
 struct ServerConn : IoObject {
     cq_server *server = nullptr;
     Buffer in, out;
+    resp::Parser parser{resp::Parser::Mode::Command};
     std::deque<Slot> replies;
     uint64_t next_seq = 0; // sequence number of the next slot; first is next_seq - size
     size_t slot_bytes = 0; // bytes of the ready replies waiting in slots
     bool closing = false;  // a protocol error was answered: close once flushed
+    bool peer_eof = false; // the peer shut down its side: answer, flush, then close
+    bool resp3 = false;    // HELLO 3 was received: nil is sent as RESP3's null
 };
 } // namespace cq
 
@@ -133,7 +145,9 @@ struct cq_server : cq::IoObject {
     unsigned flags = 0;
     int port = 0;
     bool closed = false;
-    bool accept_paused = false; // out of file descriptors: resume when one closes
+    bool accept_paused = false; // out of file descriptors: see kAcceptRetryFirstNs
+    int64_t accept_retry_at = 0;  // when accepting is tried again
+    int64_t accept_backoff = 0;   // the delay before that retry
     std::deque<void *> slots;   // cq_server_request tags waiting for a request
     std::deque<cq::Pending> backlog;
     std::unordered_set<cq::ServerConn *> conns;
@@ -197,6 +211,10 @@ void channel_fail(cq_queue *q, cq_channel *ch, int error);
 void listener_ready(cq_queue *q, cq_server *server, uint32_t events);
 void conn_ready(cq_queue *q, ServerConn *conn, uint32_t events);
 void server_close(cq_queue *q, cq_server *server, int error);
+// Locked. The earliest paused listener's retry time (CQ_INFINITE: none), and
+// resuming the listeners whose time has come.
+int64_t accept_retry_deadline(cq_queue *q);
+void retry_accepts(cq_queue *q, int64_t now);
 
 } // namespace cq
 

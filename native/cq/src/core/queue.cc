@@ -132,6 +132,15 @@ earliest_alarm(cq_queue *q)
     return q->timers.empty() ? CQ_INFINITE : q->timers.top().first;
 }
 
+// Locked. When the poller must wake up next: an alarm, or a listener's retry.
+int64_t
+next_deadline(cq_queue *q)
+{
+    int64_t until = earliest_alarm(q);
+    int64_t retry = cq::accept_retry_deadline(q);
+    return retry < until ? retry : until;
+}
+
 int
 timeout_ms(int64_t now, int64_t until)
 {
@@ -156,7 +165,7 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
 {
     q->polling = true;
     int64_t now = cq_now();
-    int64_t until = earliest_alarm(q);
+    int64_t until = next_deadline(q);
     if (deadline < until)
         until = deadline;
     q->poller.prepare();
@@ -184,7 +193,9 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
             break;
         }
     }
-    run_timers(q, cq_now());
+    now = cq_now();
+    run_timers(q, now);
+    cq::retry_accepts(q, now);
     q->driving = false;
     q->polling = false;
     q->cv.notify_all(); // events for sleepers, or the poller role is free
@@ -292,6 +303,7 @@ cq_limits_default(cq_limits *limits)
     limits->max_frame = 64u << 20;
     limits->max_depth = 16;
     limits->max_elements = 1u << 20;
+    limits->max_output = 64u << 20;
 }
 
 cq_queue *
@@ -306,7 +318,7 @@ cq_create(const cq_limits *limits, int *error)
     if (limits) {
         // The parser recurses once per nesting level, on the caller's stack.
         if (limits->max_depth == 0 || limits->max_depth > CQ_MAX_DEPTH_LIMIT ||
-            limits->max_frame == 0 || limits->max_elements == 0) {
+            limits->max_frame == 0 || limits->max_elements == 0 || limits->max_output == 0) {
             err = CQ_E_INVALID;
             goto fail;
         }
@@ -365,7 +377,7 @@ int64_t
 cq_next_alarm(cq_queue *q)
 {
     Lock lock(q->mu);
-    return earliest_alarm(q);
+    return next_deadline(q);
 }
 
 cq_event
