@@ -78,6 +78,7 @@ struct Buffer {
 // so an early answer waits until the ones before it are ready.
 struct Slot {
     bool ready = false;
+    bool resp3 = false; // the protocol when the request arrived (HELLO may follow)
     std::string bytes;
 };
 

@@ -162,7 +162,7 @@ add_ready_reply(ServerConn *conn, std::string &&bytes)
         return;
     }
     conn->slot_bytes += bytes.size();
-    conn->replies.push_back(Slot{true, std::move(bytes)});
+    conn->replies.push_back(Slot{true, conn->resp3, std::move(bytes)});
     conn->next_seq++;
 }
 
@@ -256,7 +256,7 @@ process_input(cq_queue *q, ServerConn *conn)
             continue; // an empty line
         if (builtin(conn, p.value))
             continue;
-        conn->replies.push_back(Slot{});
+        conn->replies.push_back(Slot{false, conn->resp3, {}});
         uint64_t seq = conn->next_seq++;
         deliver(q, conn->server, conn->id, seq, p.value);
     }
@@ -535,12 +535,12 @@ cq_call_respond(cq_call *call, const cq_value *response)
     int result = q->shutdown ? CQ_E_SHUTDOWN : CQ_E_CLOSED;
     if (it != q->io.end() && it->second->kind == cq::IoKind::ServerConn) {
         auto *conn = static_cast<cq::ServerConn *>(it->second);
-        if (conn->resp3 && cq::has_nil(*response)) {
+        uint64_t first = conn->next_seq - conn->replies.size();
+        cq::Slot &slot = conn->replies[call->seq - first];
+        if (slot.resp3 && cq::has_nil(*response)) {
             bytes.clear();
             cq::resp::encode_value(bytes, *response, true);
         }
-        uint64_t first = conn->next_seq - conn->replies.size();
-        cq::Slot &slot = conn->replies[call->seq - first];
         slot.ready = true;
         conn->slot_bytes += bytes.size();
         slot.bytes = std::move(bytes);
