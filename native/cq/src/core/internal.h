@@ -17,13 +17,43 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "cq.h"
+#include "fork.h"
 #include "poller.h"
 #include "resp.h"
 
 namespace cq {
 
 enum class IoKind { Wakeup, Channel, Listener, ServerConn };
+
+// Owns a file descriptor until release(): every early return of a function
+// that opened one closes it.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+    ~UniqueFd()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+    int get() const noexcept
+    {
+        return fd_;
+    }
+    int release() noexcept
+    {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+
+  private:
+    int fd_;
+};
 
 // Anything registered with the poller. The poller reports its id; the queue
 // maps ids to objects, so a late report for a closed object finds nothing.
@@ -170,6 +200,8 @@ struct cq_queue {
     bool polling = false;    // one thread holds the poller role
     bool driving = false;    // that thread is handling readiness under the lock
     bool shutdown = false;
+    uint64_t generation = cq::fork_generation(); // see fork.h
+    bool orphan = false; // being freed in a child of fork: the epoll set is the parent's
     cq_limits limits{};
     uint64_t next_id = 1;
     std::unordered_map<uint64_t, cq::IoObject *> io;
@@ -183,6 +215,23 @@ struct cq_queue {
 };
 
 namespace cq {
+
+// True in a child of fork() for a queue its parent made (see fork.h).
+inline bool
+forked(const cq_queue *q)
+{
+    return q->generation != fork_generation();
+}
+
+// What cq_next/cq_pluck return when an allocation failed: a timeout, after
+// which the caller simply waits again.
+inline cq_event
+failed_event()
+{
+    cq_event ev{};
+    ev.type = CQ_EVENT_TIMEOUT;
+    return ev;
+}
 
 // Locked. Queues an event; wakes sleepers and, when not called from the
 // poller's own round, the thread (or event loop) that waits on the poller.
@@ -211,6 +260,7 @@ void channel_ready(cq_queue *q, cq_channel *ch, uint32_t events);
 void channel_fail(cq_queue *q, cq_channel *ch, int error);
 void listener_ready(cq_queue *q, cq_server *server, uint32_t events);
 void conn_ready(cq_queue *q, ServerConn *conn, uint32_t events);
+void server_conn_fail(cq_queue *q, ServerConn *conn); // closes it (out of memory)
 void server_close(cq_queue *q, cq_server *server, int error);
 // Locked. The earliest paused listener's retry time (CQ_INFINITE: none), and
 // resuming the listeners whose time has come.

@@ -1,12 +1,15 @@
 // queue.cc: the completion queue: events, next/pluck, timers, wake-up,
 // shutdown and destroy. The socket work lives in channel.cc and server.cc.
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <exception>
 #include <new>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/eventfd.h>
@@ -19,10 +22,29 @@ using Lock = std::unique_lock<std::mutex>;
 
 namespace cq {
 
+namespace {
+std::atomic<uint64_t> g_fork_generation{0};
+
+void
+after_fork_in_child()
+{
+    g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Registered once, when the library is loaded.
+const int g_atfork_registered = pthread_atfork(nullptr, nullptr, after_fork_in_child);
+} // namespace
+
+uint64_t
+fork_generation() noexcept
+{
+    return g_fork_generation.load(std::memory_order_relaxed);
+}
+
 void
 kick(cq_queue *q)
 {
-    if (q->wake_armed)
+    if (q->wake_armed || q->orphan) // an orphan's eventfd would wake the parent
         return;
     q->wake_armed = true;
 #ifdef __linux__
@@ -95,7 +117,11 @@ unregister_io(cq_queue *q, IoObject *obj)
 {
     if (obj->fd < 0)
         return;
-    q->poller.remove(obj->fd);
+    // In a child of fork the epoll set is shared with the parent: removing
+    // the fd there would remove the parent's registration. Closing the
+    // child's copy of the fd leaves it alone.
+    if (!q->orphan)
+        q->poller.remove(obj->fd);
     q->io.erase(obj->id);
     ::close(obj->fd);
     obj->fd = -1;
@@ -158,6 +184,44 @@ timeout_ms(int64_t now, int64_t until)
 // now(), which would overflow for a deadline near INT64_MAX. The caller loops.
 constexpr int64_t kMaxWaitNs = int64_t{3600} * 1000000000;
 
+// Locked. Hands readiness to the object's owner.
+void
+dispatch(cq_queue *q, cq::IoObject *obj, uint32_t events)
+{
+    switch (obj->kind) {
+    case IoKind::Wakeup:
+        cq::drain_wakeup(q);
+        break;
+    case IoKind::Channel:
+        cq::channel_ready(q, static_cast<cq_channel *>(obj), events);
+        break;
+    case IoKind::Listener:
+        cq::listener_ready(q, static_cast<cq_server *>(obj), events);
+        break;
+    case IoKind::ServerConn:
+        cq::conn_ready(q, static_cast<cq::ServerConn *>(obj), events);
+        break;
+    }
+}
+
+// Locked. Fails the object with this id (if it is still there) after an
+// allocation failure; failing may itself run out of memory, then it is left
+// for its owner to close.
+void
+fail_io(cq_queue *q, uint64_t id) noexcept
+{
+    try {
+        auto it = q->io.find(id);
+        if (it == q->io.end())
+            return;
+        if (it->second->kind == IoKind::Channel)
+            cq::channel_fail(q, static_cast<cq_channel *>(it->second), CQ_E_NOMEM);
+        else if (it->second->kind == IoKind::ServerConn)
+            cq::server_conn_fail(q, static_cast<cq::ServerConn *>(it->second));
+    } catch (...) {
+    }
+}
+
 // Locked on entry and exit. One round of the poller role: wait for readiness
 // without the lock, then handle it with the lock.
 void
@@ -170,35 +234,53 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
         until = deadline;
     q->poller.prepare();
     lock.unlock();
-    q->poller.wait(q->ready, timeout_ms(now, until));
+    q->poller.wait(q->ready, timeout_ms(now, until)); // noexcept: ready has room for a batch
     lock.lock();
+    // Whatever happens below, the roles are given back and sleepers woken.
+    struct RoundEnd {
+        cq_queue *q;
+        ~RoundEnd()
+        {
+            q->driving = false;
+            q->polling = false;
+            q->cv.notify_all(); // events for sleepers, or the poller role is free
+        }
+    } round_end{q};
     q->driving = true;
     for (const cq::Ready &r : q->ready) {
         auto it = q->io.find(r.id);
         if (it == q->io.end())
             continue; // closed by another thread meanwhile
-        cq::IoObject *obj = it->second;
-        switch (obj->kind) {
-        case IoKind::Wakeup:
-            cq::drain_wakeup(q);
-            break;
-        case IoKind::Channel:
-            cq::channel_ready(q, static_cast<cq_channel *>(obj), r.events);
-            break;
-        case IoKind::Listener:
-            cq::listener_ready(q, static_cast<cq_server *>(obj), r.events);
-            break;
-        case IoKind::ServerConn:
-            cq::conn_ready(q, static_cast<cq::ServerConn *>(obj), r.events);
-            break;
+        try {
+            dispatch(q, it->second, r.events);
+        } catch (const std::exception &) {
+            // Out of memory while serving one connection: that connection
+            // fails (CQ_E_NOMEM), the others and the queue go on.
+            fail_io(q, r.id);
         }
     }
     now = cq_now();
     run_timers(q, now);
     cq::retry_accepts(q, now);
-    q->driving = false;
-    q->polling = false;
-    q->cv.notify_all(); // events for sleepers, or the poller role is free
+}
+
+// Locked. The body of cq_shutdown (see cq.h).
+void
+shutdown_locked(cq_queue *q)
+{
+    if (q->shutdown)
+        return;
+    for (auto &[id, alarm] : q->alarms)
+        cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
+    q->alarms.clear();
+    q->timers = decltype(q->timers)();
+    for (cq_channel *ch : q->channels)
+        cq::channel_fail(q, ch, CQ_E_SHUTDOWN);
+    for (cq_server *server : q->servers)
+        cq::server_close(q, server, CQ_E_SHUTDOWN);
+    q->shutdown = true;
+    cq::kick(q);
+    q->cv.notify_all();
 }
 
 bool
@@ -218,6 +300,10 @@ cq_event
 next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
 {
     cq_event ev{};
+    if (cq::forked(q)) { // never block on a lock the parent held at fork
+        ev.type = CQ_EVENT_SHUTDOWN;
+        return ev;
+    }
     Lock lock(q->mu);
     bool polled = false;
     for (;;) {
@@ -263,7 +349,7 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
 extern "C" {
 
 int64_t
-cq_now(void)
+cq_now(void) noexcept
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -271,7 +357,7 @@ cq_now(void)
 }
 
 const char *
-cq_strerror(int code)
+cq_strerror(int code) noexcept
 {
     switch (code) {
     case CQ_OK:
@@ -292,13 +378,15 @@ cq_strerror(int code)
         return "the host name could not be resolved";
     case CQ_E_NOMEM:
         return "out of memory";
+    case CQ_E_FORKED:
+        return "the completion queue was created before fork(): create a new one in the child";
     default:
         return code > 0 ? std::strerror(code) : "unknown error";
     }
 }
 
 void
-cq_limits_default(cq_limits *limits)
+cq_limits_default(cq_limits *limits) noexcept
 {
     limits->max_frame = 64u << 20;
     limits->max_depth = 16;
@@ -307,8 +395,8 @@ cq_limits_default(cq_limits *limits)
 }
 
 cq_queue *
-cq_create(const cq_limits *limits, int *error)
-{
+cq_create(const cq_limits *limits, int *error) noexcept
+try {
     cq_queue *q = new (std::nothrow) cq_queue();
     int err = 0;
     if (q == nullptr) {
@@ -326,6 +414,8 @@ cq_create(const cq_limits *limits, int *error)
     } else {
         cq_limits_default(&q->limits);
     }
+    // Room for one epoll batch: the poller fills it without allocating.
+    q->ready.reserve(cq::Poller::kMaxBatch);
     if ((err = q->poller.open()) != 0)
         goto fail;
 #ifdef __linux__
@@ -365,56 +455,73 @@ fail:
     if (error)
         *error = err;
     return nullptr;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    if (error)
+        *error = CQ_E_NOMEM;
+    return nullptr;
 }
 
 int
-cq_fd(cq_queue *q)
+cq_fd(cq_queue *q) noexcept
 {
     return q->poller.pollable_fd();
 }
 
 int64_t
-cq_next_alarm(cq_queue *q)
-{
+cq_next_alarm(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_INFINITE;
     Lock lock(q->mu);
     return next_deadline(q);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_INFINITE;
 }
 
 cq_event
-cq_next(cq_queue *q, int64_t deadline)
-{
+cq_next(cq_queue *q, int64_t deadline) noexcept
+try {
     return next_impl(q, true, nullptr, deadline);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return cq::failed_event();
 }
 
 cq_event
-cq_pluck(cq_queue *q, void *tag, int64_t deadline)
-{
+cq_pluck(cq_queue *q, void *tag, int64_t deadline) noexcept
+try {
     return next_impl(q, false, tag, deadline);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return cq::failed_event();
 }
 
 void
-cq_shutdown(cq_queue *q)
-{
+cq_shutdown(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return; // the parent's operations are not ours to fail
     Lock lock(q->mu);
-    if (q->shutdown)
-        return;
-    for (auto &[id, alarm] : q->alarms)
-        cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
-    q->alarms.clear();
-    q->timers = decltype(q->timers)();
-    for (cq_channel *ch : q->channels)
-        cq::channel_fail(q, ch, CQ_E_SHUTDOWN);
-    for (cq_server *server : q->servers)
-        cq::server_close(q, server, CQ_E_SHUTDOWN);
-    q->shutdown = true;
-    cq::kick(q);
-    q->cv.notify_all();
+    shutdown_locked(q);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 void
-cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx)
+cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx) noexcept
 {
-    cq_shutdown(q);
+    if (cq::forked(q)) {
+        // A child of fork(): a thread of the parent may have held the lock at
+        // the fork, and will never release it here. Then nothing can be freed
+        // safely: the memory is left to the child's exit.
+        if (!q->mu.try_lock())
+            return;
+        q->mu.unlock();
+        q->orphan = true;
+    }
+    try {
+        Lock lock(q->mu);
+        shutdown_locked(q);
+    } catch (...) {
+    }
     for (cq_event &ev : q->events) {
         if (drop_tag)
             drop_tag(ev.tag, ctx);
@@ -434,8 +541,10 @@ cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx)
 }
 
 int
-cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
-{
+cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     Lock lock(q->mu);
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
@@ -448,11 +557,15 @@ cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
     // must re-read cq_next_alarm(): both look again after a wake-up.
     cq::kick(q);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_alarm_cancel(cq_queue *q, uint64_t alarm_id)
-{
+cq_alarm_cancel(cq_queue *q, uint64_t alarm_id) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     Lock lock(q->mu);
     auto it = q->alarms.find(alarm_id);
     if (it == q->alarms.end())
@@ -460,6 +573,8 @@ cq_alarm_cancel(cq_queue *q, uint64_t alarm_id)
     cq::push_event(q, CQ_OP_ALARM, it->second.tag, 0, CQ_E_CANCELLED);
     q->alarms.erase(it);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 } // extern "C"

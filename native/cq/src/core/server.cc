@@ -5,8 +5,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <string>
+#include <memory>
 #include <new>
+#include <string>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -342,22 +343,24 @@ listener_ready(cq_queue *q, cq_server *server, uint32_t)
             }
             return;
         }
+        UniqueFd owned(fd);
         server->accept_backoff = 0;
         set_nodelay(fd);
-        ServerConn *conn = new (std::nothrow) ServerConn();
-        if (conn == nullptr) {
-            ::close(fd);
-            return;
-        }
+        std::unique_ptr<ServerConn> conn(new ServerConn());
         conn->fd = fd;
         conn->kind = IoKind::ServerConn;
         conn->server = server;
-        if (register_io(q, conn, kReadable) != 0) {
-            ::close(fd);
-            delete conn;
+        if (register_io(q, conn.get(), kReadable) != 0)
             return;
+        try {
+            server->conns.insert(conn.get());
+        } catch (...) {
+            unregister_io(q, conn.get()); // closes the fd
+            owned.release();
+            throw;
         }
-        server->conns.insert(conn);
+        owned.release(); // the connection owns it now
+        conn.release();
     }
 }
 
@@ -384,6 +387,12 @@ conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
     if (!pump(q, conn))
         return;
     update_interest(q, conn);
+}
+
+void
+server_conn_fail(cq_queue *q, ServerConn *conn)
+{
+    conn_close(q, conn);
 }
 
 int64_t
@@ -430,8 +439,8 @@ server_close(cq_queue *q, cq_server *server, int error)
 extern "C" {
 
 int
-cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out)
-{
+cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) noexcept
+try {
     *out = nullptr;
     sockaddr_storage addr{};
     unsigned addrlen = 0;
@@ -439,56 +448,59 @@ cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_ser
     int err = cq::resolve(host, port, true, &addr, &addrlen, &family);
     if (err)
         return err;
-    int fd = -1;
-    if ((err = cq::open_socket(family, &fd)) != 0)
+    int raw_fd = -1;
+    if ((err = cq::open_socket(family, &raw_fd)) != 0)
         return err;
+    cq::UniqueFd fd(raw_fd);
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 || ::listen(fd, 1024) < 0) {
-        err = errno;
-        ::close(fd);
-        return err;
-    }
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 ||
+        ::listen(fd.get(), 1024) < 0)
+        return errno;
     socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    getsockname(fd.get(), reinterpret_cast<sockaddr *>(&addr), &len);
     int bound_port = family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
                                         : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
 
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (q->shutdown) {
-        ::close(fd);
+    if (q->shutdown)
         return CQ_E_SHUTDOWN;
-    }
-    cq_server *server = new (std::nothrow) cq_server();
-    if (server == nullptr) {
-        ::close(fd);
-        return CQ_E_NOMEM;
-    }
+    std::unique_ptr<cq_server> server(new cq_server());
     server->q = q;
-    server->fd = fd;
+    server->fd = fd.get();
     server->kind = cq::IoKind::Listener;
     server->flags = flags;
     server->port = bound_port;
-    if ((err = cq::register_io(q, server, cq::kReadable)) != 0) {
-        ::close(fd);
-        delete server;
+    if ((err = cq::register_io(q, server.get(), cq::kReadable)) != 0)
         return err;
+    try {
+        q->servers.insert(server.get());
+    } catch (...) {
+        cq::unregister_io(q, server.get()); // closes the fd
+        fd.release();
+        throw;
     }
-    q->servers.insert(server);
-    *out = server;
+    fd.release(); // the server owns it now
+    *out = server.release();
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_server_port(cq_server *server)
+cq_server_port(cq_server *server) noexcept
 {
     return server->port;
 }
 
 int
-cq_server_request(cq_server *server, void *tag)
-{
+cq_server_request(cq_server *server, void *tag) noexcept
+try {
     cq_queue *q = server->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
@@ -507,21 +519,27 @@ cq_server_request(cq_server *server, void *tag)
     }
     server->slots.push_back(tag);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 void
-cq_server_destroy(cq_server *server)
-{
+cq_server_destroy(cq_server *server) noexcept
+try {
     cq_queue *q = server->q;
+    if (cq::forked(q))
+        return; // freed with the queue, without touching the parent's epoll set
     std::lock_guard<std::mutex> lock(q->mu);
     cq::server_close(q, server, CQ_E_CLOSED);
     q->servers.erase(server);
     delete server;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 int
-cq_call_respond(cq_call *call, const cq_value *response)
-{
+cq_call_respond(cq_call *call, const cq_value *response) noexcept
+try {
     if (!cq::resp::encodable(*response))
         return CQ_E_INVALID;
     // Encoded before taking the lock; only a nil differs in RESP3, and only
@@ -529,6 +547,8 @@ cq_call_respond(cq_call *call, const cq_value *response)
     std::string bytes;
     cq::resp::encode_value(bytes, *response);
     cq_queue *q = call->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
     q->calls.erase(call);
     auto it = q->io.find(call->conn_id);
@@ -552,17 +572,21 @@ cq_call_respond(cq_call *call, const cq_value *response)
     }
     delete call;
     return result;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 void
-cq_call_destroy(cq_call *call)
-{
+cq_call_destroy(cq_call *call) noexcept
+try {
     static const char kMessage[] = "ERR the server dropped the request without a response";
     cq_value error{};
     error.type = CQ_ERROR;
     error.data = const_cast<char *>(kMessage);
     error.len = sizeof kMessage - 1;
     cq_call_respond(call, &error);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 } // extern "C"
