@@ -190,9 +190,22 @@ struct cq_call {
     uint64_t seq;
 };
 
+namespace cq {
+// A thread asleep in cq_next (any) or cq_pluck (tag), each on its own
+// condition variable so that an event wakes the one thread it is for
+// (grpc's pluckers), not every sleeper.
+struct Waiter {
+    bool any = false;
+    void *tag = nullptr;
+    bool signalled = false;
+    std::condition_variable cv;
+};
+} // namespace cq
+
 struct cq_queue {
     std::mutex mu;
-    std::condition_variable cv; // "the event queue or the poller role changed"
+    std::unordered_multimap<void *, cq::Waiter *> pluckers; // by tag
+    std::vector<cq::Waiter *> any_waiters;                  // cq_next, oldest first
     cq::Poller poller;
     cq::IoObject wake; // eventfd (Linux) or the read end of a pipe
     int wake_write = -1;
@@ -239,6 +252,8 @@ void push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *v
                 cq_call *call = nullptr);
 // Locked. Makes the wake-up fd readable (once until drained).
 void kick(cq_queue *q);
+// Locked. Wakes every sleeping waiter (shutdown).
+void wake_all(cq_queue *q);
 // Locked. Registration with the poller under a fresh id.
 int register_io(cq_queue *q, IoObject *obj, uint32_t interest);
 void set_interest(cq_queue *q, IoObject *obj, uint32_t interest);

@@ -1,5 +1,6 @@
 // queue.cc: the completion queue: events, next/pluck, timers, wake-up,
 // shutdown and destroy. The socket work lives in channel.cc and server.cc.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -58,6 +59,51 @@ kick(cq_queue *q)
     (void)n;
 }
 
+namespace {
+
+void
+wake_waiter(Waiter *w)
+{
+    w->signalled = true;
+    w->cv.notify_one();
+}
+
+// Locked. Wakes one cq_next sleeper that is not already woken; false if none.
+bool
+wake_any(cq_queue *q)
+{
+    for (Waiter *w : q->any_waiters)
+        if (!w->signalled) {
+            wake_waiter(w);
+            return true;
+        }
+    return false;
+}
+
+// Locked. Wakes the thread an event with this tag is for: its plucker, else
+// one cq_next sleeper.
+void
+wake_for(cq_queue *q, void *tag)
+{
+    auto it = q->pluckers.find(tag);
+    if (it != q->pluckers.end()) {
+        wake_waiter(it->second);
+        return;
+    }
+    wake_any(q);
+}
+
+} // namespace
+
+void
+wake_all(cq_queue *q)
+{
+    for (auto &[tag, w] : q->pluckers)
+        wake_waiter(w);
+    for (Waiter *w : q->any_waiters)
+        wake_waiter(w);
+}
+
 void
 drain_wakeup(cq_queue *q)
 {
@@ -79,11 +125,11 @@ push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value,
     ev.value = value;
     ev.call = call;
     q->events.push_back(ev);
+    wake_for(q, tag);
     if (!q->driving) {
         // Started from outside the poller's round: the thread sleeping in epoll
         // (or an event loop watching cq_fd) must look again.
         kick(q);
-        q->cv.notify_all();
     }
 }
 
@@ -242,8 +288,7 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
         ~RoundEnd()
         {
             q->driving = false;
-            q->polling = false;
-            q->cv.notify_all(); // events for sleepers, or the poller role is free
+            q->polling = false; // handed on by next_impl's exit (RoleHandOff)
         }
     } round_end{q};
     q->driving = true;
@@ -280,7 +325,7 @@ shutdown_locked(cq_queue *q)
         cq::server_close(q, server, CQ_E_SHUTDOWN);
     q->shutdown = true;
     cq::kick(q);
-    q->cv.notify_all();
+    cq::wake_all(q);
 }
 
 bool
@@ -305,6 +350,19 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
         return ev;
     }
     Lock lock(q->mu);
+    // On the way out (under the lock): if nobody holds the poller role, one
+    // sleeper takes it over; if events are left that no woken thread will
+    // take, one cq_next sleeper is woken for them. One wake-up, never all.
+    struct RoleHandOff {
+        cq_queue *q;
+        ~RoleHandOff()
+        {
+            if (!q->events.empty() && cq::wake_any(q))
+                return;
+            if (!q->polling && !cq::wake_any(q) && !q->pluckers.empty())
+                cq::wake_waiter(q->pluckers.begin()->second);
+        }
+    } hand_off{q};
     bool polled = false;
     for (;;) {
         if (take_event(q, any, tag, &ev)) {
@@ -331,13 +389,39 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
         }
         if (now >= deadline)
             break;
-        // Another thread drives the I/O; it wakes us when it queues events or
-        // gives up the poller role.
+        // Another thread drives the I/O; it wakes us when it queues our event
+        // or gives up the poller role.
+        cq::Waiter self;
+        self.any = any;
+        self.tag = tag;
+        if (any)
+            q->any_waiters.push_back(&self);
+        else
+            q->pluckers.emplace(tag, &self);
+        struct Unregister {
+            cq_queue *q;
+            cq::Waiter *w;
+            ~Unregister()
+            {
+                if (w->any) {
+                    auto &v = q->any_waiters;
+                    v.erase(std::find(v.begin(), v.end(), w));
+                    return;
+                }
+                auto range = q->pluckers.equal_range(w->tag);
+                for (auto it = range.first; it != range.second; ++it)
+                    if (it->second == w) {
+                        q->pluckers.erase(it);
+                        return;
+                    }
+            }
+        } unregister{q, &self};
         if (deadline == CQ_INFINITE) {
-            q->cv.wait(lock);
+            self.cv.wait(lock, [&] { return self.signalled; });
         } else {
             int64_t left = deadline - now;
-            q->cv.wait_for(lock, std::chrono::nanoseconds(left < kMaxWaitNs ? left : kMaxWaitNs));
+            self.cv.wait_for(lock, std::chrono::nanoseconds(left < kMaxWaitNs ? left : kMaxWaitNs),
+                             [&] { return self.signalled; });
         }
     }
     ev.type = CQ_EVENT_TIMEOUT;
