@@ -78,7 +78,7 @@ def normalise(reply):
 
 def cut(data, points):
     points = sorted({p % (len(data) + 1) for p in points})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)]) if b > a]
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True) if b > a]
 
 
 # ----- the client's reply parser --------------------------------------------

@@ -9,7 +9,6 @@ once per event; now only the one that happens to hold the poller role does,
 and the others wake for the binding's 50 ms signal-check slices alone.
 """
 
-import os
 import statistics
 import sys
 import threading

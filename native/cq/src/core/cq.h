@@ -204,6 +204,12 @@ enum {
     CQ_SERVER_BUILTINS = 1u << 0
 };
 
+/* HELLO [2|3] is always answered by the core, whatever the flags: it sets the
+ * protocol of the connection's later replies (RESP3 sends a nil as "_").
+ * A peer that shuts down its writing side still gets every reply to what it
+ * sent; unsent replies are bounded by cq_limits.max_output, not by pausing
+ * reads. See docs/reference/cq.md, "Limits, back-pressure and fork". */
+
 /* Binds and listens (port 0: any free port, see cq_server_port). */
 int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) CQ_NOEXCEPT;
 int cq_server_port(cq_server *server) CQ_NOEXCEPT;
