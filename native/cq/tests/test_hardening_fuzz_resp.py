@@ -13,6 +13,8 @@ import socket
 
 import cq
 import pytest
+
+pytest.importorskip("hypothesis", reason="hypothesis is not installed (see requirements.txt)")
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
