@@ -23,7 +23,7 @@ def test_sync_client_in_a_worker_thread_while_the_loop_serves(strategy):
         try:
             def sync_worker():
                 with cq.Client("127.0.0.1", server.port) as client:
-                    return [client.call("HELLO", str(i)) for i in range(100)]
+                    return [client.call("GREET", str(i)) for i in range(100)]
 
             client = await cq.aio.connect("127.0.0.1", server.port, strategy=strategy)
             try:
@@ -33,7 +33,7 @@ def test_sync_client_in_a_worker_thread_while_the_loop_serves(strategy):
             finally:
                 await client.close()
             assert mine == [f"async:HI {i}".encode() for i in range(100)]
-            assert theirs == [f"async:HELLO {i}".encode() for i in range(100)]
+            assert theirs == [f"async:GREET {i}".encode() for i in range(100)]
         finally:
             await server.close()
 

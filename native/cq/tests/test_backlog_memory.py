@@ -1,9 +1,13 @@
 """Requests that wait in the server's backlog (nobody asked for them yet) are
-freed as soon as their connection closes, not kept until the next request()."""
+freed as soon as their connection is gone, not kept until the next request().
+
+"Gone" is a reset: a peer's FIN alone only says it will send nothing more, and
+its requests are still answered (test_hardening_half_close.py)."""
 
 import ctypes
 import os
 import socket
+import struct
 import sys
 
 import cq
@@ -44,6 +48,8 @@ def test_backlog_of_a_closed_connection_is_freed_at_once():
         for _ in range(PEERS):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(command)
+                # Abortive close: RST, the peer is gone for good.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         for _ in range(20):  # drive the I/O: read, queue, see each hang-up
             q.next(0.02)
         held = heap_in_use() - before

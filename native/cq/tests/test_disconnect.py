@@ -2,6 +2,7 @@
 
 import errno
 import socket
+import struct
 import threading
 import time
 
@@ -103,6 +104,9 @@ def test_respond_to_a_departed_client_raises_closed_error():
         server.request("req")
         event = q.pluck("req", 5)
         assert event.ok and event.value == [b"GET", b"k"]
+        # Reset, not a FIN: after a FIN the peer may still read, and its
+        # pending replies are sent (test_hardening_half_close.py).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
         time.sleep(0.05)
         q.next(0.05)  # let the core notice the hang-up

@@ -1,6 +1,7 @@
 // channel.cc: the client side. One TCP connection; commands are pipelined and
 // their replies, which a RESP server sends in order, complete the calls in order.
 #include <cerrno>
+#include <memory>
 #include <new>
 
 #include <sys/socket.h>
@@ -40,14 +41,14 @@ bool
 deliver_replies(cq_queue *q, cq_channel *ch)
 {
     while (ch->in.size()) {
-        resp::Parsed p = resp::parse_reply(ch->in.begin(), ch->in.size(), q->limits);
-        if (p.consumed == 0)
+        resp::Parser::Step p = ch->parser.feed(ch->in.begin(), ch->in.size(), q->limits);
+        ch->in.consume(p.consumed);
+        if (p.status == 0)
             break;
-        if (p.consumed < 0) {
-            channel_fail(q, ch, static_cast<int>(p.consumed));
+        if (p.status < 0) {
+            channel_fail(q, ch, p.status);
             return false;
         }
-        ch->in.consume(static_cast<size_t>(p.consumed));
         if (ch->calls.empty()) { // a reply nobody asked for: the stream is out of step
             cq_value_free(p.value);
             channel_fail(q, ch, CQ_E_PROTOCOL);
@@ -131,8 +132,8 @@ channel_ready(cq_queue *q, cq_channel *ch, uint32_t events)
 extern "C" {
 
 int
-cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out)
-{
+cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out) noexcept
+try {
     *out = nullptr;
     sockaddr_storage addr{};
     unsigned addrlen = 0;
@@ -141,57 +142,76 @@ cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel
     int err = cq::resolve(host, port, false, &addr, &addrlen, &family);
     if (err)
         return err;
-    int fd = -1;
-    if ((err = cq::open_socket(family, &fd)) != 0)
+    int raw_fd = -1;
+    if ((err = cq::open_socket(family, &raw_fd)) != 0)
         return err;
-    cq::set_nodelay(fd);
+    cq::UniqueFd fd(raw_fd);
+    cq::set_nodelay(fd.get());
     int connect_error = 0;
-    if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 && errno != EINPROGRESS)
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 &&
+        errno != EINPROGRESS)
         connect_error = errno;
 
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (q->shutdown) {
-        ::close(fd);
+    if (q->shutdown)
         return CQ_E_SHUTDOWN;
-    }
-    cq_channel *ch = new (std::nothrow) cq_channel();
-    if (ch == nullptr) {
-        ::close(fd);
-        return CQ_E_NOMEM;
-    }
+    std::unique_ptr<cq_channel> ch(new cq_channel());
     ch->q = q;
-    ch->fd = fd;
+    ch->fd = fd.get();
     ch->kind = cq::IoKind::Channel;
     ch->connect_tag = tag;
     ch->connect_pending = true;
     // Writable means "connected or failed"; the poller's round finds out which.
-    if ((err = cq::register_io(q, ch, cq::kWritable)) != 0) {
-        ::close(fd);
-        delete ch;
+    if ((err = cq::register_io(q, ch.get(), cq::kWritable)) != 0)
         return err;
+    try {
+        q->channels.insert(ch.get());
+    } catch (...) {
+        cq::unregister_io(q, ch.get()); // closes the fd
+        fd.release();
+        throw;
     }
-    q->channels.insert(ch);
+    fd.release(); // the channel owns it now
     // A refusal the kernel knew at once still arrives as the connect event.
     if (connect_error)
-        cq::channel_fail(q, ch, connect_error);
-    *out = ch;
+        cq::channel_fail(q, ch.get(), connect_error);
+    *out = ch.release();
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens, void *tag)
-{
+cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens, void *tag) noexcept
+try {
     if (argc == 0)
         return CQ_E_INVALID;
     cq_queue *q = ch->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
     if (ch->closed)
         return ch->error ? ch->error : CQ_E_CLOSED;
-    ch->out.compact();
-    cq::resp::encode_command(ch->out.data, argc, argv, lens);
+    // The tag first, then the bytes: if either allocation throws, neither a
+    // command without a waiter nor a waiter without a command is left.
     ch->calls.push_back(tag);
+    try {
+        ch->out.compact();
+        size_t before = ch->out.data.size();
+        try {
+            cq::resp::encode_command(ch->out.data, argc, argv, lens);
+        } catch (...) {
+            ch->out.data.resize(before); // drop a half-encoded command
+            throw;
+        }
+    } catch (...) {
+        ch->calls.pop_back();
+        throw;
+    }
     if (ch->connected) {
         // Write from the caller's thread: the common case needs no poller round.
         if (!cq::flush(q, ch))
@@ -199,16 +219,22 @@ cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size
         cq::update_interest(q, ch);
     }
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 void
-cq_channel_destroy(cq_channel *ch)
-{
+cq_channel_destroy(cq_channel *ch) noexcept
+try {
     cq_queue *q = ch->q;
+    if (cq::forked(q))
+        return; // freed with the queue, without touching the parent's epoll set
     std::lock_guard<std::mutex> lock(q->mu);
     cq::channel_fail(q, ch, CQ_E_CLOSED);
     q->channels.erase(ch);
     delete ch;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 } // extern "C"

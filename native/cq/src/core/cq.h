@@ -23,6 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* No C++ exception ever leaves a function of this API (it would terminate
+ * the process inside C or Cython code): each one is noexcept and catches what
+ * the C++ library may throw, in practice only std::bad_alloc, reporting
+ * CQ_E_NOMEM (cq_next/cq_pluck: a TIMEOUT event; the caller tries again). */
+#ifdef __cplusplus
+#define CQ_NOEXCEPT noexcept
+#else
+#define CQ_NOEXCEPT
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -44,11 +54,12 @@ enum {
     CQ_E_CLOSED = -5,    /* the connection closed before the operation finished */
     CQ_E_INVALID = -6,   /* a bad argument (port out of range, CR/LF in a simple string) */
     CQ_E_RESOLVE = -7,   /* the host name did not resolve */
-    CQ_E_NOMEM = -8      /* out of memory */
+    CQ_E_NOMEM = -8,     /* out of memory */
+    CQ_E_FORKED = -9     /* the queue was created by the parent of this process (fork) */
 };
 
 /* A static, human-readable description of a status code (errno included). */
-const char *cq_strerror(int code);
+const char *cq_strerror(int code) CQ_NOEXCEPT;
 
 /* ----- RESP values -----------------------------------------------------------
  * A reply (client side), a request's arguments (server side, an array of bulk
@@ -72,12 +83,12 @@ typedef struct cq_value {
     size_t count;
 } cq_value;
 
-cq_value *cq_value_new(void);         /* a CQ_NIL value, or NULL */
-void cq_value_free(cq_value *value);  /* frees the tree and value itself */
-void cq_value_clear(cq_value *value); /* frees the contents, leaves CQ_NIL */
-int cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_t len);
-void cq_value_set_integer(cq_value *value, int64_t integer);
-int cq_value_set_array(cq_value *value, size_t count); /* count CQ_NIL items */
+cq_value *cq_value_new(void) CQ_NOEXCEPT;         /* a CQ_NIL value, or NULL */
+void cq_value_free(cq_value *value) CQ_NOEXCEPT;  /* frees the tree and value itself */
+void cq_value_clear(cq_value *value) CQ_NOEXCEPT; /* frees the contents, leaves CQ_NIL */
+int cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_t len) CQ_NOEXCEPT;
+void cq_value_set_integer(cq_value *value, int64_t integer) CQ_NOEXCEPT;
+int cq_value_set_array(cq_value *value, size_t count) CQ_NOEXCEPT; /* count CQ_NIL items */
 
 /* ----- limits ----------------------------------------------------------------
  * Enforced on every frame read by channels and servers of one queue. A peer
@@ -87,9 +98,14 @@ typedef struct cq_limits {
     size_t max_frame;    /* bytes in one request or reply (default 64 MiB) */
     unsigned max_depth;  /* nesting of arrays in a reply (default 16) */
     size_t max_elements; /* items in one array (default 1M) */
+    /* Reply bytes a server connection may hold unsent (default 64 MiB). The server keeps reading from a peer that is slow to read,
+     * as redis-server does, so a client that writes a whole pipeline before it
+     * reads never deadlocks; a peer whose unread replies pass this bound is
+     * disconnected (redis' client-output-buffer-limit). */
+    size_t max_output;
 } cq_limits;
 
-void cq_limits_default(cq_limits *limits);
+void cq_limits_default(cq_limits *limits) CQ_NOEXCEPT;
 
 /* The largest max_depth cq_create accepts (CQ_E_INVALID above it, or for a
  * zero limit): parsing and freeing recurse once per level. */
@@ -98,7 +114,7 @@ void cq_limits_default(cq_limits *limits);
 /* ----- time ------------------------------------------------------------------
  * Deadlines are absolute, in nanoseconds of the monotonic clock. */
 #define CQ_INFINITE INT64_MAX
-int64_t cq_now(void);
+int64_t cq_now(void) CQ_NOEXCEPT;
 
 /* ----- the queue ------------------------------------------------------------- */
 typedef enum {
@@ -127,58 +143,59 @@ typedef struct cq_event {
 
 /* *error: CQ_E_INVALID for a zero limit or max_depth > CQ_MAX_DEPTH_LIMIT,
  * else an errno value from epoll/eventfd. */
-cq_queue *cq_create(const cq_limits *limits /* NULL: defaults */, int *error);
+cq_queue *cq_create(const cq_limits *limits /* NULL: defaults */, int *error) CQ_NOEXCEPT;
 
 /* A file descriptor that turns readable when cq_next(q, 0) may make progress
  * (a socket is ready, an event is waiting, an alarm was added). An event loop
  * watches it, then calls cq_next(q, 0) until CQ_EVENT_TIMEOUT, and arms a
  * timer for cq_next_alarm(). The epoll fd on Linux; -1 where unsupported. */
-int cq_fd(cq_queue *q);
+int cq_fd(cq_queue *q) CQ_NOEXCEPT;
 
-/* The deadline of the earliest pending alarm, or CQ_INFINITE. */
-int64_t cq_next_alarm(cq_queue *q);
+/* The deadline of the earliest pending alarm or internal timer (a listener
+ * retrying accept after EMFILE), or CQ_INFINITE. */
+int64_t cq_next_alarm(cq_queue *q) CQ_NOEXCEPT;
 
 /* Wait until an event, the deadline (0: do not block, only drive pending I/O
  * once) or shutdown. Safe from many threads at once: one of them drives the
  * I/O, the others sleep until an event is there for them. */
-cq_event cq_next(cq_queue *q, int64_t deadline);
+cq_event cq_next(cq_queue *q, int64_t deadline) CQ_NOEXCEPT;
 
 /* Like cq_next, but only returns the event of one tag; other events stay in
  * the queue for other threads (gRPC's grpc_completion_queue_pluck). */
-cq_event cq_pluck(cq_queue *q, void *tag, int64_t deadline);
+cq_event cq_pluck(cq_queue *q, void *tag, int64_t deadline) CQ_NOEXCEPT;
 
 /* From any thread, never blocks on I/O: new operations are refused with
  * CQ_E_SHUTDOWN, every operation in flight completes now with ok=0, and once
  * those events are taken cq_next returns CQ_EVENT_SHUTDOWN. Idempotent. */
-void cq_shutdown(cq_queue *q);
+void cq_shutdown(cq_queue *q) CQ_NOEXCEPT;
 
 /* Shuts down if needed, then frees the queue and everything it still holds:
  * channels, servers, calls and undelivered events. drop_tag (may be NULL) is
  * called once for the tag of every event that was never delivered, so the
  * owner of the tags can release them. No thread may be inside the queue. */
-void cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx);
+void cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx) CQ_NOEXCEPT;
 
 /* ----- alarms ---------------------------------------------------------------- */
 /* Completes with ok=1 at the deadline. *alarm_id identifies it for cancel. */
-int cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id);
+int cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id) CQ_NOEXCEPT;
 /* Completes the alarm now with ok=0, error CQ_E_CANCELLED. Returns
  * CQ_E_INVALID when the alarm is no longer pending (already fired). */
-int cq_alarm_cancel(cq_queue *q, uint64_t alarm_id);
+int cq_alarm_cancel(cq_queue *q, uint64_t alarm_id) CQ_NOEXCEPT;
 
 /* ----- client channels ------------------------------------------------------- */
 /* Resolves host (blocks for a name lookup; numeric addresses do not) and starts
  * a non-blocking connect whose result is the CQ_OP_CONNECT event of tag. Calls
  * may be started before it completes; they are sent once connected. */
-int cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out);
+int cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out) CQ_NOEXCEPT;
 
 /* Sends one command (an array of argc bulk strings) and completes with its
  * reply as value. Calls on one channel are pipelined and complete in order. A
  * RESP error reply is ok=1 with a CQ_ERROR value: the call itself worked. */
 int cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens,
-                    void *tag);
+                    void *tag) CQ_NOEXCEPT;
 
 /* Closes the connection; calls still in flight complete with ok=0 CQ_E_CLOSED. */
-void cq_channel_destroy(cq_channel *ch);
+void cq_channel_destroy(cq_channel *ch) CQ_NOEXCEPT;
 
 /* ----- servers --------------------------------------------------------------- */
 enum {
@@ -187,25 +204,31 @@ enum {
     CQ_SERVER_BUILTINS = 1u << 0
 };
 
+/* HELLO [2|3] is always answered by the core, whatever the flags: it sets the
+ * protocol of the connection's later replies (RESP3 sends a nil as "_").
+ * A peer that shuts down its writing side still gets every reply to what it
+ * sent; unsent replies are bounded by cq_limits.max_output, not by pausing
+ * reads. See docs/reference/cq.md, "Limits, back-pressure and fork". */
+
 /* Binds and listens (port 0: any free port, see cq_server_port). */
-int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out);
-int cq_server_port(cq_server *server);
+int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) CQ_NOEXCEPT;
+int cq_server_port(cq_server *server) CQ_NOEXCEPT;
 
 /* Asks for the next request: it completes as a CQ_OP_REQUEST event with the
  * command's arguments as value and a call to respond through. Requests that
  * arrive while nobody asked wait inside the server, in order. */
-int cq_server_request(cq_server *server, void *tag);
+int cq_server_request(cq_server *server, void *tag) CQ_NOEXCEPT;
 
 /* Stops listening and closes every connection; pending requests complete ok=0. */
-void cq_server_destroy(cq_server *server);
+void cq_server_destroy(cq_server *server) CQ_NOEXCEPT;
 
 /* Sends the response (responses go out in request order on each connection)
  * and frees the call. On CQ_E_INVALID (a value RESP cannot carry) the call is
  * kept; on any other result it is freed. */
-int cq_call_respond(cq_call *call, const cq_value *response);
+int cq_call_respond(cq_call *call, const cq_value *response) CQ_NOEXCEPT;
 
 /* Frees a call without responding: the peer gets an error reply instead. */
-void cq_call_destroy(cq_call *call);
+void cq_call_destroy(cq_call *call) CQ_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -17,12 +17,43 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "cq.h"
+#include "fork.h"
 #include "poller.h"
+#include "resp.h"
 
 namespace cq {
 
 enum class IoKind { Wakeup, Channel, Listener, ServerConn };
+
+// Owns a file descriptor until release(): every early return of a function
+// that opened one closes it.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+    ~UniqueFd()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+    int get() const noexcept
+    {
+        return fd_;
+    }
+    int release() noexcept
+    {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+
+  private:
+    int fd_;
+};
 
 // Anything registered with the poller. The poller reports its id; the queue
 // maps ids to objects, so a late report for a closed object finds nothing.
@@ -77,6 +108,7 @@ struct Buffer {
 // so an early answer waits until the ones before it are ready.
 struct Slot {
     bool ready = false;
+    bool resp3 = false; // the protocol when the request arrived (HELLO may follow)
     std::string bytes;
 };
 
@@ -96,13 +128,20 @@ struct Alarm {
 
 using TimerEntry = std::pair<int64_t, uint64_t>; // deadline, alarm id
 
-// Back-pressure on one server connection: past either bound the server stops
-// reading from it until the application answers or the peer reads. The first
-// bounds the requests waiting for the application (and answers queued behind
-// them); the second the reply bytes buffered for a peer that reads slowly, or
-// never, while it goes on pipelining commands.
+// Back-pressure on one server connection: past this many requests waiting
+// for the application (and answers queued behind them) the server stops
+// reading from it until the application answers. The application makes
+// progress on its own, so this pause cannot deadlock. Unsent replies never
+// pause reading (a peer that writes its whole pipeline before it reads would
+// wait for us while we wait for it): they are bounded by cq_limits.max_output.
 constexpr size_t kMaxOutstanding = 1024;
-constexpr size_t kMaxBufferedOutput = 1 << 20;
+
+// Accepting paused by EMFILE/ENFILE/ENOBUFS/ENOMEM is retried after this
+// delay, doubled on each failure up to the maximum: descriptors held by
+// someone else than the server (files, other sockets) free up without a
+// connection of ours closing.
+constexpr int64_t kAcceptRetryFirstNs = 10 * 1000 * 1000;
+constexpr int64_t kAcceptRetryMaxNs = 1000 * 1000 * 1000;
 
 } // namespace cq
 
@@ -114,6 +153,7 @@ struct cq_channel : cq::IoObject {
     void *connect_tag = nullptr;
     int error = 0; // why it closed
     cq::Buffer in, out;
+    cq::resp::Parser parser{cq::resp::Parser::Mode::Reply};
     std::deque<void *> calls; // tags waiting for replies, oldest first
 };
 
@@ -121,10 +161,13 @@ namespace cq {
 struct ServerConn : IoObject {
     cq_server *server = nullptr;
     Buffer in, out;
+    resp::Parser parser{resp::Parser::Mode::Command};
     std::deque<Slot> replies;
     uint64_t next_seq = 0; // sequence number of the next slot; first is next_seq - size
     size_t slot_bytes = 0; // bytes of the ready replies waiting in slots
     bool closing = false;  // a protocol error was answered: close once flushed
+    bool peer_eof = false; // the peer shut down its side: answer, flush, then close
+    bool resp3 = false;    // HELLO 3 was received: nil is sent as RESP3's null
 };
 } // namespace cq
 
@@ -133,7 +176,9 @@ struct cq_server : cq::IoObject {
     unsigned flags = 0;
     int port = 0;
     bool closed = false;
-    bool accept_paused = false; // out of file descriptors: resume when one closes
+    bool accept_paused = false; // out of file descriptors: see kAcceptRetryFirstNs
+    int64_t accept_retry_at = 0;  // when accepting is tried again
+    int64_t accept_backoff = 0;   // the delay before that retry
     std::deque<void *> slots;   // cq_server_request tags waiting for a request
     std::deque<cq::Pending> backlog;
     std::unordered_set<cq::ServerConn *> conns;
@@ -145,9 +190,22 @@ struct cq_call {
     uint64_t seq;
 };
 
+namespace cq {
+// A thread asleep in cq_next (any) or cq_pluck (tag), each on its own
+// condition variable so that an event wakes the one thread it is for
+// (grpc's pluckers), not every sleeper.
+struct Waiter {
+    bool any = false;
+    void *tag = nullptr;
+    bool signalled = false;
+    std::condition_variable cv;
+};
+} // namespace cq
+
 struct cq_queue {
     std::mutex mu;
-    std::condition_variable cv; // "the event queue or the poller role changed"
+    std::unordered_multimap<void *, cq::Waiter *> pluckers; // by tag
+    std::vector<cq::Waiter *> any_waiters;                  // cq_next, oldest first
     cq::Poller poller;
     cq::IoObject wake; // eventfd (Linux) or the read end of a pipe
     int wake_write = -1;
@@ -155,6 +213,8 @@ struct cq_queue {
     bool polling = false;    // one thread holds the poller role
     bool driving = false;    // that thread is handling readiness under the lock
     bool shutdown = false;
+    uint64_t generation = cq::fork_generation(); // see fork.h
+    bool orphan = false; // being freed in a child of fork: the epoll set is the parent's
     cq_limits limits{};
     uint64_t next_id = 1;
     std::unordered_map<uint64_t, cq::IoObject *> io;
@@ -169,12 +229,31 @@ struct cq_queue {
 
 namespace cq {
 
+// True in a child of fork() for a queue its parent made (see fork.h).
+inline bool
+forked(const cq_queue *q)
+{
+    return q->generation != fork_generation();
+}
+
+// What cq_next/cq_pluck return when an allocation failed: a timeout, after
+// which the caller simply waits again.
+inline cq_event
+failed_event()
+{
+    cq_event ev{};
+    ev.type = CQ_EVENT_TIMEOUT;
+    return ev;
+}
+
 // Locked. Queues an event; wakes sleepers and, when not called from the
 // poller's own round, the thread (or event loop) that waits on the poller.
 void push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value = nullptr,
                 cq_call *call = nullptr);
 // Locked. Makes the wake-up fd readable (once until drained).
 void kick(cq_queue *q);
+// Locked. Wakes every sleeping waiter (shutdown).
+void wake_all(cq_queue *q);
 // Locked. Registration with the poller under a fresh id.
 int register_io(cq_queue *q, IoObject *obj, uint32_t interest);
 void set_interest(cq_queue *q, IoObject *obj, uint32_t interest);
@@ -196,7 +275,12 @@ void channel_ready(cq_queue *q, cq_channel *ch, uint32_t events);
 void channel_fail(cq_queue *q, cq_channel *ch, int error);
 void listener_ready(cq_queue *q, cq_server *server, uint32_t events);
 void conn_ready(cq_queue *q, ServerConn *conn, uint32_t events);
+void server_conn_fail(cq_queue *q, ServerConn *conn); // closes it (out of memory)
 void server_close(cq_queue *q, cq_server *server, int error);
+// Locked. The earliest paused listener's retry time (CQ_INFINITE: none), and
+// resuming the listeners whose time has come.
+int64_t accept_retry_deadline(cq_queue *q);
+void retry_accepts(cq_queue *q, int64_t now);
 
 } // namespace cq
 

@@ -80,9 +80,9 @@ Poller::prepare()
 int
 Poller::wait(std::vector<Ready> &out, int timeout_ms)
 {
-    epoll_event events[256];
+    epoll_event events[kMaxBatch];
     out.clear();
-    int n = epoll_wait(epfd_, events, 256, timeout_ms);
+    int n = epoll_wait(epfd_, events, kMaxBatch, timeout_ms);
     if (n < 0)
         return errno == EINTR ? 0 : errno;
     for (int i = 0; i < n; i++) {

@@ -23,6 +23,8 @@ class Poller {
     Poller &operator=(const Poller &) = delete;
     ~Poller();
 
+    static constexpr int kMaxBatch = 256; // readiness reports per wait()
+
     int open(); // 0 or errno
     // A fd that is readable when wait(0) would report something; -1 if none.
     int pollable_fd() const;

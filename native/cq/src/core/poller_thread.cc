@@ -6,9 +6,12 @@
 // ends on its own once the queue says SHUTDOWN, whether or not an event loop
 // still reads the other end.
 #include "poller_thread.h"
+#include "fork.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,9 +32,18 @@ struct cq_poller_thread {
     std::deque<cq_event> events; // guarded by lock
     bool wake_pending = false;   // guarded by lock; CQ_WAKE_PER_BATCH only
     std::atomic<bool> finished{false};
+    uint64_t generation = cq::fork_generation(); // see fork.h
 };
 
 namespace {
+
+// In a child of fork(): the thread does not exist here, and the lock may be
+// held forever by the parent's thread as it was at the fork.
+bool
+forked(const cq_poller_thread *p)
+{
+    return p->generation != cq::fork_generation();
+}
 
 int
 set_nonblocking_cloexec(int fd)
@@ -104,8 +116,8 @@ free_event(cq_event *ev)
 extern "C" {
 
 int
-cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out)
-{
+cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out) noexcept
+try {
     *out = nullptr;
     if (q == nullptr || (policy != CQ_WAKE_PER_BATCH && policy != CQ_WAKE_PER_EVENT))
         return CQ_E_INVALID;
@@ -126,6 +138,12 @@ cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **ou
     if (err == 0)
         err = set_nonblocking_cloexec(p->write_fd);
     if (err == 0) {
+        // The thread starts with every signal blocked (it inherits the mask
+        // in force at its creation): a SIGINT must reach a thread that can run
+        // Python's handler, never this one, which has no Python at all.
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &previous);
         try {
             p->thread = std::thread(run, p);
         } catch (const std::system_error &e) {
@@ -133,6 +151,7 @@ cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **ou
         } catch (const std::bad_alloc &) {
             err = CQ_E_NOMEM;
         }
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
     if (err != 0) {
         close(p->read_fd);
@@ -142,16 +161,18 @@ cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **ou
     }
     *out = p;
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_poller_thread_fd(cq_poller_thread *p)
+cq_poller_thread_fd(cq_poller_thread *p) noexcept
 {
     return p->read_fd;
 }
 
 size_t
-cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes)
+cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes) noexcept
 {
     char buf[256];
     size_t total = 0;
@@ -173,8 +194,10 @@ cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes)
 }
 
 int
-cq_poller_thread_pop(cq_poller_thread *p, cq_event *out)
-{
+cq_poller_thread_pop(cq_poller_thread *p, cq_event *out) noexcept
+try {
+    if (forked(p))
+        return 0; // the parent's events, behind a lock that may never be free
     std::lock_guard<std::mutex> guard(p->lock);
     if (p->events.empty()) {
         p->wake_pending = false;
@@ -185,11 +208,15 @@ cq_poller_thread_pop(cq_poller_thread *p, cq_event *out)
     if (p->events.empty())
         p->wake_pending = false;
     return 1;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 size_t
-cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max)
-{
+cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max) noexcept
+try {
+    if (forked(p))
+        return 0; // the parent's events, behind a lock that may never be free
     std::lock_guard<std::mutex> guard(p->lock);
     size_t n = 0;
     while (n < max && !p->events.empty()) {
@@ -201,35 +228,59 @@ cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max)
     if (p->events.empty())
         p->wake_pending = false;
     return n;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return 0;
 }
 
 size_t
-cq_poller_thread_pending(cq_poller_thread *p)
-{
+cq_poller_thread_pending(cq_poller_thread *p) noexcept
+try {
+    if (forked(p))
+        return 0; // the parent's events, behind a lock that may never be free
     std::lock_guard<std::mutex> guard(p->lock);
     return p->events.size();
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return 0;
 }
 
 int
-cq_poller_thread_finished(cq_poller_thread *p)
+cq_poller_thread_finished(cq_poller_thread *p) noexcept
 {
+    if (forked(p))
+        return 1; // as far as the child can tell: there is no thread to wait for
     return p->finished.load(std::memory_order_acquire) ? 1 : 0;
 }
 
 void
-cq_poller_thread_join(cq_poller_thread *p)
-{
+cq_poller_thread_join(cq_poller_thread *p) noexcept
+try {
+    if (forked(p))
+        return; // no thread to wait for in the child: joining would throw ESRCH
     if (p->thread.joinable())
         p->thread.join();
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 void
 cq_poller_thread_destroy(cq_poller_thread *p, void (*drop_event)(cq_event *event, void *ctx),
-                         void *ctx)
+                         void *ctx) noexcept
 {
     if (p == nullptr)
         return;
     cq_poller_thread_join(p);
+    if (forked(p)) {
+        // The std::thread names a thread of the parent: destroying it while
+        // "joinable" would terminate. It is moved to a small object that is
+        // never freed; the descriptors are the child's copies, safe to close.
+        if (new (std::nothrow) std::thread(std::move(p->thread)) == nullptr)
+            return; // could not even do that: leave p as it is
+        close(p->read_fd);
+        close(p->write_fd);
+        if (!p->lock.try_lock())
+            return; // its events and memory are left to the child's exit
+        p->lock.unlock();
+    }
     for (cq_event &ev : p->events) {
         if (drop_event != nullptr)
             drop_event(&ev, ctx);
@@ -237,8 +288,10 @@ cq_poller_thread_destroy(cq_poller_thread *p, void (*drop_event)(cq_event *event
             free_event(&ev);
     }
     p->events.clear();
-    close(p->read_fd);
-    close(p->write_fd);
+    if (!forked(p)) {
+        close(p->read_fd);
+        close(p->write_fd);
+    }
     delete p;
 }
 

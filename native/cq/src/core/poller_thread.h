@@ -33,38 +33,38 @@ typedef enum { CQ_WAKE_PER_BATCH = 0, CQ_WAKE_PER_EVENT = 1 } cq_wake_policy;
 
 /* Starts the thread on q (which must outlive it). Returns CQ_OK, CQ_E_INVALID
  * for an unknown policy, CQ_E_NOMEM, or an errno from socketpair/thread start. */
-int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out);
+int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out) CQ_NOEXCEPT;
 
 /* The read end of the wake-up socketpair (non-blocking): watch it for reading. */
-int cq_poller_thread_fd(cq_poller_thread *p);
+int cq_poller_thread_fd(cq_poller_thread *p) CQ_NOEXCEPT;
 
 /* Reads whatever wake-up bytes are waiting (at most max_bytes; 0: all) and
  * returns how many were read. Never blocks. */
-size_t cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes);
+size_t cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes) CQ_NOEXCEPT;
 
 /* Pops the oldest event into *out; returns 0 when the queue is empty. */
-int cq_poller_thread_pop(cq_poller_thread *p, cq_event *out);
+int cq_poller_thread_pop(cq_poller_thread *p, cq_event *out) CQ_NOEXCEPT;
 
 /* Moves up to max queued events into out (oldest first) under one lock and
  * returns how many. Under CQ_WAKE_PER_BATCH, call read_wakeups first: an event
  * queued after this call writes a new byte. */
-size_t cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max);
+size_t cq_poller_thread_take(cq_poller_thread *p, cq_event *out, size_t max) CQ_NOEXCEPT;
 
 /* Number of events waiting (a snapshot). */
-size_t cq_poller_thread_pending(cq_poller_thread *p);
+size_t cq_poller_thread_pending(cq_poller_thread *p) CQ_NOEXCEPT;
 
 /* 1 once the thread has queued SHUTDOWN and returned (it needs cq_shutdown). */
-int cq_poller_thread_finished(cq_poller_thread *p);
+int cq_poller_thread_finished(cq_poller_thread *p) CQ_NOEXCEPT;
 
 /* Waits for the thread to end: call cq_shutdown(q) first, or this waits for
  * it. Idempotent; only one thread may call it at a time. */
-void cq_poller_thread_join(cq_poller_thread *p);
+void cq_poller_thread_join(cq_poller_thread *p) CQ_NOEXCEPT;
 
 /* Joins (see above), then frees the thread and the socketpair. Events still queued are
  * handed to drop_event (may be NULL: their values and calls are freed and
  * their tags forgotten), so the owner of the tags can release them. */
 void cq_poller_thread_destroy(cq_poller_thread *p, void (*drop_event)(cq_event *event, void *ctx),
-                              void *ctx);
+                              void *ctx) CQ_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,16 @@
 // queue.cc: the completion queue: events, next/pluck, timers, wake-up,
 // shutdown and destroy. The socket work lives in channel.cc and server.cc.
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <exception>
 #include <new>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/eventfd.h>
@@ -19,10 +23,29 @@ using Lock = std::unique_lock<std::mutex>;
 
 namespace cq {
 
+namespace {
+std::atomic<uint64_t> g_fork_generation{0};
+
+void
+after_fork_in_child()
+{
+    g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Registered once, when the library is loaded.
+const int g_atfork_registered = pthread_atfork(nullptr, nullptr, after_fork_in_child);
+} // namespace
+
+uint64_t
+fork_generation() noexcept
+{
+    return g_fork_generation.load(std::memory_order_relaxed);
+}
+
 void
 kick(cq_queue *q)
 {
-    if (q->wake_armed)
+    if (q->wake_armed || q->orphan) // an orphan's eventfd would wake the parent
         return;
     q->wake_armed = true;
 #ifdef __linux__
@@ -34,6 +57,51 @@ kick(cq_queue *q)
 #endif
     // A full pipe or eventfd already means "wake up": nothing is lost on EAGAIN.
     (void)n;
+}
+
+namespace {
+
+void
+wake_waiter(Waiter *w)
+{
+    w->signalled = true;
+    w->cv.notify_one();
+}
+
+// Locked. Wakes one cq_next sleeper that is not already woken; false if none.
+bool
+wake_any(cq_queue *q)
+{
+    for (Waiter *w : q->any_waiters)
+        if (!w->signalled) {
+            wake_waiter(w);
+            return true;
+        }
+    return false;
+}
+
+// Locked. Wakes the thread an event with this tag is for: its plucker, else
+// one cq_next sleeper.
+void
+wake_for(cq_queue *q, void *tag)
+{
+    auto it = q->pluckers.find(tag);
+    if (it != q->pluckers.end()) {
+        wake_waiter(it->second);
+        return;
+    }
+    wake_any(q);
+}
+
+} // namespace
+
+void
+wake_all(cq_queue *q)
+{
+    for (auto &[tag, w] : q->pluckers)
+        wake_waiter(w);
+    for (Waiter *w : q->any_waiters)
+        wake_waiter(w);
 }
 
 void
@@ -57,11 +125,11 @@ push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value,
     ev.value = value;
     ev.call = call;
     q->events.push_back(ev);
+    wake_for(q, tag);
     if (!q->driving) {
         // Started from outside the poller's round: the thread sleeping in epoll
         // (or an event loop watching cq_fd) must look again.
         kick(q);
-        q->cv.notify_all();
     }
 }
 
@@ -95,7 +163,11 @@ unregister_io(cq_queue *q, IoObject *obj)
 {
     if (obj->fd < 0)
         return;
-    q->poller.remove(obj->fd);
+    // In a child of fork the epoll set is shared with the parent: removing
+    // the fd there would remove the parent's registration. Closing the
+    // child's copy of the fd leaves it alone.
+    if (!q->orphan)
+        q->poller.remove(obj->fd);
     q->io.erase(obj->id);
     ::close(obj->fd);
     obj->fd = -1;
@@ -132,6 +204,15 @@ earliest_alarm(cq_queue *q)
     return q->timers.empty() ? CQ_INFINITE : q->timers.top().first;
 }
 
+// Locked. When the poller must wake up next: an alarm, or a listener's retry.
+int64_t
+next_deadline(cq_queue *q)
+{
+    int64_t until = earliest_alarm(q);
+    int64_t retry = cq::accept_retry_deadline(q);
+    return retry < until ? retry : until;
+}
+
 int
 timeout_ms(int64_t now, int64_t until)
 {
@@ -149,6 +230,44 @@ timeout_ms(int64_t now, int64_t until)
 // now(), which would overflow for a deadline near INT64_MAX. The caller loops.
 constexpr int64_t kMaxWaitNs = int64_t{3600} * 1000000000;
 
+// Locked. Hands readiness to the object's owner.
+void
+dispatch(cq_queue *q, cq::IoObject *obj, uint32_t events)
+{
+    switch (obj->kind) {
+    case IoKind::Wakeup:
+        cq::drain_wakeup(q);
+        break;
+    case IoKind::Channel:
+        cq::channel_ready(q, static_cast<cq_channel *>(obj), events);
+        break;
+    case IoKind::Listener:
+        cq::listener_ready(q, static_cast<cq_server *>(obj), events);
+        break;
+    case IoKind::ServerConn:
+        cq::conn_ready(q, static_cast<cq::ServerConn *>(obj), events);
+        break;
+    }
+}
+
+// Locked. Fails the object with this id (if it is still there) after an
+// allocation failure; failing may itself run out of memory, then it is left
+// for its owner to close.
+void
+fail_io(cq_queue *q, uint64_t id) noexcept
+{
+    try {
+        auto it = q->io.find(id);
+        if (it == q->io.end())
+            return;
+        if (it->second->kind == IoKind::Channel)
+            cq::channel_fail(q, static_cast<cq_channel *>(it->second), CQ_E_NOMEM);
+        else if (it->second->kind == IoKind::ServerConn)
+            cq::server_conn_fail(q, static_cast<cq::ServerConn *>(it->second));
+    } catch (...) {
+    }
+}
+
 // Locked on entry and exit. One round of the poller role: wait for readiness
 // without the lock, then handle it with the lock.
 void
@@ -156,38 +275,57 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
 {
     q->polling = true;
     int64_t now = cq_now();
-    int64_t until = earliest_alarm(q);
+    int64_t until = next_deadline(q);
     if (deadline < until)
         until = deadline;
     q->poller.prepare();
     lock.unlock();
-    q->poller.wait(q->ready, timeout_ms(now, until));
+    q->poller.wait(q->ready, timeout_ms(now, until)); // noexcept: ready has room for a batch
     lock.lock();
+    // Whatever happens below, the roles are given back and sleepers woken.
+    struct RoundEnd {
+        cq_queue *q;
+        ~RoundEnd()
+        {
+            q->driving = false;
+            q->polling = false; // handed on by next_impl's exit (RoleHandOff)
+        }
+    } round_end{q};
     q->driving = true;
     for (const cq::Ready &r : q->ready) {
         auto it = q->io.find(r.id);
         if (it == q->io.end())
             continue; // closed by another thread meanwhile
-        cq::IoObject *obj = it->second;
-        switch (obj->kind) {
-        case IoKind::Wakeup:
-            cq::drain_wakeup(q);
-            break;
-        case IoKind::Channel:
-            cq::channel_ready(q, static_cast<cq_channel *>(obj), r.events);
-            break;
-        case IoKind::Listener:
-            cq::listener_ready(q, static_cast<cq_server *>(obj), r.events);
-            break;
-        case IoKind::ServerConn:
-            cq::conn_ready(q, static_cast<cq::ServerConn *>(obj), r.events);
-            break;
+        try {
+            dispatch(q, it->second, r.events);
+        } catch (const std::exception &) {
+            // Out of memory while serving one connection: that connection
+            // fails (CQ_E_NOMEM), the others and the queue go on.
+            fail_io(q, r.id);
         }
     }
-    run_timers(q, cq_now());
-    q->driving = false;
-    q->polling = false;
-    q->cv.notify_all(); // events for sleepers, or the poller role is free
+    now = cq_now();
+    run_timers(q, now);
+    cq::retry_accepts(q, now);
+}
+
+// Locked. The body of cq_shutdown (see cq.h).
+void
+shutdown_locked(cq_queue *q)
+{
+    if (q->shutdown)
+        return;
+    for (auto &[id, alarm] : q->alarms)
+        cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
+    q->alarms.clear();
+    q->timers = decltype(q->timers)();
+    for (cq_channel *ch : q->channels)
+        cq::channel_fail(q, ch, CQ_E_SHUTDOWN);
+    for (cq_server *server : q->servers)
+        cq::server_close(q, server, CQ_E_SHUTDOWN);
+    q->shutdown = true;
+    cq::kick(q);
+    cq::wake_all(q);
 }
 
 bool
@@ -207,7 +345,24 @@ cq_event
 next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
 {
     cq_event ev{};
+    if (cq::forked(q)) { // never block on a lock the parent held at fork
+        ev.type = CQ_EVENT_SHUTDOWN;
+        return ev;
+    }
     Lock lock(q->mu);
+    // On the way out (under the lock): if nobody holds the poller role, one
+    // sleeper takes it over; if events are left that no woken thread will
+    // take, one cq_next sleeper is woken for them. One wake-up, never all.
+    struct RoleHandOff {
+        cq_queue *q;
+        ~RoleHandOff()
+        {
+            if (!q->events.empty() && cq::wake_any(q))
+                return;
+            if (!q->polling && !cq::wake_any(q) && !q->pluckers.empty())
+                cq::wake_waiter(q->pluckers.begin()->second);
+        }
+    } hand_off{q};
     bool polled = false;
     for (;;) {
         if (take_event(q, any, tag, &ev)) {
@@ -234,13 +389,39 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
         }
         if (now >= deadline)
             break;
-        // Another thread drives the I/O; it wakes us when it queues events or
-        // gives up the poller role.
+        // Another thread drives the I/O; it wakes us when it queues our event
+        // or gives up the poller role.
+        cq::Waiter self;
+        self.any = any;
+        self.tag = tag;
+        if (any)
+            q->any_waiters.push_back(&self);
+        else
+            q->pluckers.emplace(tag, &self);
+        struct Unregister {
+            cq_queue *q;
+            cq::Waiter *w;
+            ~Unregister()
+            {
+                if (w->any) {
+                    auto &v = q->any_waiters;
+                    v.erase(std::find(v.begin(), v.end(), w));
+                    return;
+                }
+                auto range = q->pluckers.equal_range(w->tag);
+                for (auto it = range.first; it != range.second; ++it)
+                    if (it->second == w) {
+                        q->pluckers.erase(it);
+                        return;
+                    }
+            }
+        } unregister{q, &self};
         if (deadline == CQ_INFINITE) {
-            q->cv.wait(lock);
+            self.cv.wait(lock, [&] { return self.signalled; });
         } else {
             int64_t left = deadline - now;
-            q->cv.wait_for(lock, std::chrono::nanoseconds(left < kMaxWaitNs ? left : kMaxWaitNs));
+            self.cv.wait_for(lock, std::chrono::nanoseconds(left < kMaxWaitNs ? left : kMaxWaitNs),
+                             [&] { return self.signalled; });
         }
     }
     ev.type = CQ_EVENT_TIMEOUT;
@@ -252,7 +433,7 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
 extern "C" {
 
 int64_t
-cq_now(void)
+cq_now(void) noexcept
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -260,7 +441,7 @@ cq_now(void)
 }
 
 const char *
-cq_strerror(int code)
+cq_strerror(int code) noexcept
 {
     switch (code) {
     case CQ_OK:
@@ -281,22 +462,25 @@ cq_strerror(int code)
         return "the host name could not be resolved";
     case CQ_E_NOMEM:
         return "out of memory";
+    case CQ_E_FORKED:
+        return "the completion queue was created before fork(): create a new one in the child";
     default:
         return code > 0 ? std::strerror(code) : "unknown error";
     }
 }
 
 void
-cq_limits_default(cq_limits *limits)
+cq_limits_default(cq_limits *limits) noexcept
 {
     limits->max_frame = 64u << 20;
     limits->max_depth = 16;
     limits->max_elements = 1u << 20;
+    limits->max_output = 64u << 20;
 }
 
 cq_queue *
-cq_create(const cq_limits *limits, int *error)
-{
+cq_create(const cq_limits *limits, int *error) noexcept
+try {
     cq_queue *q = new (std::nothrow) cq_queue();
     int err = 0;
     if (q == nullptr) {
@@ -306,7 +490,7 @@ cq_create(const cq_limits *limits, int *error)
     if (limits) {
         // The parser recurses once per nesting level, on the caller's stack.
         if (limits->max_depth == 0 || limits->max_depth > CQ_MAX_DEPTH_LIMIT ||
-            limits->max_frame == 0 || limits->max_elements == 0) {
+            limits->max_frame == 0 || limits->max_elements == 0 || limits->max_output == 0) {
             err = CQ_E_INVALID;
             goto fail;
         }
@@ -314,6 +498,8 @@ cq_create(const cq_limits *limits, int *error)
     } else {
         cq_limits_default(&q->limits);
     }
+    // Room for one epoll batch: the poller fills it without allocating.
+    q->ready.reserve(cq::Poller::kMaxBatch);
     if ((err = q->poller.open()) != 0)
         goto fail;
 #ifdef __linux__
@@ -353,56 +539,73 @@ fail:
     if (error)
         *error = err;
     return nullptr;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    if (error)
+        *error = CQ_E_NOMEM;
+    return nullptr;
 }
 
 int
-cq_fd(cq_queue *q)
+cq_fd(cq_queue *q) noexcept
 {
     return q->poller.pollable_fd();
 }
 
 int64_t
-cq_next_alarm(cq_queue *q)
-{
+cq_next_alarm(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_INFINITE;
     Lock lock(q->mu);
-    return earliest_alarm(q);
+    return next_deadline(q);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_INFINITE;
 }
 
 cq_event
-cq_next(cq_queue *q, int64_t deadline)
-{
+cq_next(cq_queue *q, int64_t deadline) noexcept
+try {
     return next_impl(q, true, nullptr, deadline);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return cq::failed_event();
 }
 
 cq_event
-cq_pluck(cq_queue *q, void *tag, int64_t deadline)
-{
+cq_pluck(cq_queue *q, void *tag, int64_t deadline) noexcept
+try {
     return next_impl(q, false, tag, deadline);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return cq::failed_event();
 }
 
 void
-cq_shutdown(cq_queue *q)
-{
+cq_shutdown(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return; // the parent's operations are not ours to fail
     Lock lock(q->mu);
-    if (q->shutdown)
-        return;
-    for (auto &[id, alarm] : q->alarms)
-        cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
-    q->alarms.clear();
-    q->timers = decltype(q->timers)();
-    for (cq_channel *ch : q->channels)
-        cq::channel_fail(q, ch, CQ_E_SHUTDOWN);
-    for (cq_server *server : q->servers)
-        cq::server_close(q, server, CQ_E_SHUTDOWN);
-    q->shutdown = true;
-    cq::kick(q);
-    q->cv.notify_all();
+    shutdown_locked(q);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 void
-cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx)
+cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx) noexcept
 {
-    cq_shutdown(q);
+    if (cq::forked(q)) {
+        // A child of fork(): a thread of the parent may have held the lock at
+        // the fork, and will never release it here. Then nothing can be freed
+        // safely: the memory is left to the child's exit.
+        if (!q->mu.try_lock())
+            return;
+        q->mu.unlock();
+        q->orphan = true;
+    }
+    try {
+        Lock lock(q->mu);
+        shutdown_locked(q);
+    } catch (...) {
+    }
     for (cq_event &ev : q->events) {
         if (drop_tag)
             drop_tag(ev.tag, ctx);
@@ -422,8 +625,10 @@ cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx)
 }
 
 int
-cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
-{
+cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     Lock lock(q->mu);
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
@@ -436,11 +641,15 @@ cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
     // must re-read cq_next_alarm(): both look again after a wake-up.
     cq::kick(q);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_alarm_cancel(cq_queue *q, uint64_t alarm_id)
-{
+cq_alarm_cancel(cq_queue *q, uint64_t alarm_id) noexcept
+try {
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     Lock lock(q->mu);
     auto it = q->alarms.find(alarm_id);
     if (it == q->alarms.end())
@@ -448,6 +657,8 @@ cq_alarm_cancel(cq_queue *q, uint64_t alarm_id)
     cq::push_event(q, CQ_OP_ALARM, it->second.tag, 0, CQ_E_CANCELLED);
     q->alarms.erase(it);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 } // extern "C"

@@ -3,8 +3,11 @@
 // every other command to the application as a CQ_OP_REQUEST event. Responses
 // leave in request order whatever order the application answers in.
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <memory>
 #include <new>
+#include <string>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,8 +43,14 @@ append_bulk(std::string &out, const cq_value &arg)
 bool
 backlogged(const ServerConn *conn)
 {
-    return conn->replies.size() >= kMaxOutstanding ||
-           conn->out.size() + conn->slot_bytes >= kMaxBufferedOutput;
+    return conn->replies.size() >= kMaxOutstanding;
+}
+
+// True when the replies the peer has not read pass cq_limits.max_output.
+bool
+over_output_limit(const cq_queue *q, const ServerConn *conn)
+{
+    return conn->out.size() + conn->slot_bytes > q->limits.max_output;
 }
 
 // Locked. Closes and frees a connection. Requests it had handed out stay
@@ -72,6 +81,68 @@ conn_close(cq_queue *q, ServerConn *conn)
     }
 }
 
+// The HELLO command, answered by the core whatever the flags: it chooses
+// the encoding of every reply on the connection, which only the core knows.
+// "HELLO [protover [AUTH user pass] [SETNAME name]]", as redis-server.
+void
+hello(ServerConn *conn, const cq_value *args, std::string &reply)
+{
+    bool resp3 = conn->resp3;
+    if (args->count >= 2) {
+        const cq_value &ver = args->items[1];
+        int64_t version = 0;
+        auto [ptr, ec] = std::from_chars(ver.data, ver.data + ver.len, version);
+        if (ec != std::errc() || ptr != ver.data + ver.len || ver.len == 0) {
+            reply = "-ERR Protocol version is not an integer or out of range\r\n";
+            return;
+        }
+        if (version != 2 && version != 3) {
+            reply = "-NOPROTO unsupported protocol version\r\n";
+            return;
+        }
+        for (size_t i = 2; i < args->count;) {
+            // No users or names here: AUTH is accepted as for a "nopass"
+            // default user, SETNAME ignored.
+            if (name_is(args->items[i], "AUTH") && i + 2 < args->count) {
+                i += 3;
+            } else if (name_is(args->items[i], "SETNAME") && i + 1 < args->count) {
+                i += 2;
+            } else {
+                reply = "-ERR Syntax error in HELLO option\r\n";
+                return;
+            }
+        }
+        resp3 = version == 3;
+    }
+    conn->resp3 = resp3;
+    // The fields redis-server sends; a map in RESP3, a flat array in RESP2.
+    struct Field {
+        const char *key;
+        std::string value; // already encoded
+    };
+    const std::string id = ":" + std::to_string(conn->id) + "\r\n";
+    const Field fields[] = {
+        {"server", "$2\r\ncq\r\n"},
+        {"version", "$5\r\n0.1.0\r\n"},
+        {"proto", resp3 ? ":3\r\n" : ":2\r\n"},
+        {"id", id},
+        {"mode", "$10\r\nstandalone\r\n"},
+        {"role", "$6\r\nmaster\r\n"},
+        {"modules", "*0\r\n"},
+    };
+    const size_t n = sizeof fields / sizeof fields[0];
+    reply = (resp3 ? "%" : "*") + std::to_string(resp3 ? n : 2 * n) + "\r\n";
+    for (const Field &f : fields) {
+        cq_value key{};
+        key.type = CQ_BULK;
+        key.data = const_cast<char *>(f.key);
+        key.len = std::strlen(f.key);
+        resp::encode_value(reply, key);
+        reply += f.value;
+    }
+}
+
+
 // Locked. Answers that are ready, in order, move to the output buffer.
 void
 collect_ready(ServerConn *conn)
@@ -92,8 +163,19 @@ add_ready_reply(ServerConn *conn, std::string &&bytes)
         return;
     }
     conn->slot_bytes += bytes.size();
-    conn->replies.push_back(Slot{true, std::move(bytes)});
+    conn->replies.push_back(Slot{true, conn->resp3, std::move(bytes)});
     conn->next_seq++;
+}
+
+bool
+has_nil(const cq_value &v)
+{
+    if (v.type == CQ_NIL)
+        return true;
+    for (size_t i = 0; v.type == CQ_ARRAY && i < v.count; i++)
+        if (has_nil(v.items[i]))
+            return true;
+    return false;
 }
 
 // Locked. Hands one request to the application (or to the backlog).
@@ -119,11 +201,13 @@ deliver(cq_queue *q, cq_server *server, uint64_t conn_id, uint64_t seq, cq_value
 bool
 builtin(ServerConn *conn, cq_value *args)
 {
-    if (!(conn->server->flags & CQ_SERVER_BUILTINS))
-        return false;
     const cq_value &name = args->items[0];
     std::string reply;
-    if (name_is(name, "PING")) {
+    if (name_is(name, "HELLO")) {
+        hello(conn, args, reply);
+    } else if (!(conn->server->flags & CQ_SERVER_BUILTINS)) {
+        return false;
+    } else if (name_is(name, "PING")) {
         if (args->count == 1) {
             reply = "+PONG\r\n";
         } else if (args->count == 2) {
@@ -156,10 +240,11 @@ process_input(cq_queue *q, ServerConn *conn)
             blocked = true; // resume when the application answers or the peer reads
             break;
         }
-        resp::Parsed p = resp::parse_command(conn->in.begin(), conn->in.size(), q->limits);
-        if (p.consumed == 0)
+        resp::Parser::Step p = conn->parser.feed(conn->in.begin(), conn->in.size(), q->limits);
+        conn->in.consume(p.consumed);
+        if (p.status == 0)
             break;
-        if (p.consumed < 0) {
+        if (p.status < 0) {
             // Tell the peer why, then close once everything before it is sent.
             std::string reply;
             resp::encode_error(reply, p.message);
@@ -168,12 +253,11 @@ process_input(cq_queue *q, ServerConn *conn)
             conn->in.clear();
             break;
         }
-        conn->in.consume(static_cast<size_t>(p.consumed));
         if (p.value == nullptr)
             continue; // an empty line
         if (builtin(conn, p.value))
             continue;
-        conn->replies.push_back(Slot{});
+        conn->replies.push_back(Slot{false, conn->resp3, {}});
         uint64_t seq = conn->next_seq++;
         deliver(q, conn->server, conn->id, seq, p.value);
     }
@@ -189,7 +273,9 @@ flush(cq_queue *q, ServerConn *conn)
         conn_close(q, conn);
         return false;
     }
-    if (conn->closing && conn->replies.empty() && !conn->out.size()) {
+    if ((conn->closing || conn->peer_eof) && conn->replies.empty() && !conn->out.size()) {
+        // Everything asked for was answered and sent. After EOF, bytes of an
+        // incomplete command may be left: the peer can never finish it.
         conn_close(q, conn);
         return false;
     }
@@ -203,6 +289,12 @@ pump(cq_queue *q, ServerConn *conn)
 {
     for (;;) {
         bool blocked = process_input(q, conn);
+        if (over_output_limit(q, conn)) {
+            // A peer that does not read its replies while it goes on sending
+            // commands: disconnected, as redis' output buffer limits do.
+            conn_close(q, conn);
+            return false;
+        }
         if (!flush(q, conn))
             return false;
         if (!blocked || backlogged(conn))
@@ -213,7 +305,8 @@ pump(cq_queue *q, ServerConn *conn)
 void
 update_interest(cq_queue *q, ServerConn *conn)
 {
-    uint32_t want = (conn->closing || backlogged(conn)) ? 0u : static_cast<uint32_t>(kReadable);
+    bool reading = !conn->closing && !conn->peer_eof && !backlogged(conn);
+    uint32_t want = reading ? static_cast<uint32_t>(kReadable) : 0u;
     if (conn->out.size())
         want |= kWritable;
     set_interest(q, conn, want);
@@ -239,36 +332,44 @@ listener_ready(cq_queue *q, cq_server *server, uint32_t)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 // Level-triggered readiness would spin: stop listening until a
-                // connection closes and frees a descriptor.
+                // connection of ours closes, or the retry timer says try again
+                // (the descriptors may belong to someone else entirely).
+                int64_t backoff = server->accept_backoff ? server->accept_backoff * 2
+                                                         : kAcceptRetryFirstNs;
+                server->accept_backoff = backoff < kAcceptRetryMaxNs ? backoff : kAcceptRetryMaxNs;
+                server->accept_retry_at = cq_now() + server->accept_backoff;
                 server->accept_paused = true;
                 set_interest(q, server, 0);
             }
             return;
         }
+        UniqueFd owned(fd);
+        server->accept_backoff = 0;
         set_nodelay(fd);
-        ServerConn *conn = new (std::nothrow) ServerConn();
-        if (conn == nullptr) {
-            ::close(fd);
-            return;
-        }
+        std::unique_ptr<ServerConn> conn(new ServerConn());
         conn->fd = fd;
         conn->kind = IoKind::ServerConn;
         conn->server = server;
-        if (register_io(q, conn, kReadable) != 0) {
-            ::close(fd);
-            delete conn;
+        if (register_io(q, conn.get(), kReadable) != 0)
             return;
+        try {
+            server->conns.insert(conn.get());
+        } catch (...) {
+            unregister_io(q, conn.get()); // closes the fd
+            owned.release();
+            throw;
         }
-        server->conns.insert(conn);
+        owned.release(); // the connection owns it now
+        conn.release();
     }
 }
 
 void
 conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
 {
-    bool reading = !conn->closing && !backlogged(conn);
+    bool reading = !conn->closing && !conn->peer_eof && !backlogged(conn);
     if ((events & kHangup) && !reading) {
-        conn_close(q, conn);
+        conn_close(q, conn); // reset, or both sides shut: nothing can be sent
         return;
     }
     bool eof = false;
@@ -278,14 +379,41 @@ conn_ready(cq_queue *q, ServerConn *conn, uint32_t events)
             return;
         }
     }
+    // EOF only says the peer will send nothing more: it may still read (a
+    // shutdown(SHUT_WR) after its last command). Its requests are answered and
+    // sent first, as redis-server does; flush() closes once nothing is left.
+    if (eof)
+        conn->peer_eof = true;
     if (!pump(q, conn))
         return;
-    if (eof) {
-        // The peer is gone: what it asked for can no longer reach it.
-        conn_close(q, conn);
-        return;
-    }
     update_interest(q, conn);
+}
+
+void
+server_conn_fail(cq_queue *q, ServerConn *conn)
+{
+    conn_close(q, conn);
+}
+
+int64_t
+accept_retry_deadline(cq_queue *q)
+{
+    int64_t earliest = CQ_INFINITE;
+    for (cq_server *server : q->servers)
+        if (server->accept_paused && !server->closed && server->accept_retry_at < earliest)
+            earliest = server->accept_retry_at;
+    return earliest;
+}
+
+void
+retry_accepts(cq_queue *q, int64_t now)
+{
+    for (cq_server *server : q->servers) {
+        if (server->accept_paused && !server->closed && server->accept_retry_at <= now) {
+            server->accept_paused = false;
+            set_interest(q, server, kReadable); // the next round tries accept() again
+        }
+    }
 }
 
 void
@@ -311,8 +439,8 @@ server_close(cq_queue *q, cq_server *server, int error)
 extern "C" {
 
 int
-cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out)
-{
+cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) noexcept
+try {
     *out = nullptr;
     sockaddr_storage addr{};
     unsigned addrlen = 0;
@@ -320,56 +448,59 @@ cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_ser
     int err = cq::resolve(host, port, true, &addr, &addrlen, &family);
     if (err)
         return err;
-    int fd = -1;
-    if ((err = cq::open_socket(family, &fd)) != 0)
+    int raw_fd = -1;
+    if ((err = cq::open_socket(family, &raw_fd)) != 0)
         return err;
+    cq::UniqueFd fd(raw_fd);
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 || ::listen(fd, 1024) < 0) {
-        err = errno;
-        ::close(fd);
-        return err;
-    }
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 ||
+        ::listen(fd.get(), 1024) < 0)
+        return errno;
     socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    getsockname(fd.get(), reinterpret_cast<sockaddr *>(&addr), &len);
     int bound_port = family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
                                         : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
 
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (q->shutdown) {
-        ::close(fd);
+    if (q->shutdown)
         return CQ_E_SHUTDOWN;
-    }
-    cq_server *server = new (std::nothrow) cq_server();
-    if (server == nullptr) {
-        ::close(fd);
-        return CQ_E_NOMEM;
-    }
+    std::unique_ptr<cq_server> server(new cq_server());
     server->q = q;
-    server->fd = fd;
+    server->fd = fd.get();
     server->kind = cq::IoKind::Listener;
     server->flags = flags;
     server->port = bound_port;
-    if ((err = cq::register_io(q, server, cq::kReadable)) != 0) {
-        ::close(fd);
-        delete server;
+    if ((err = cq::register_io(q, server.get(), cq::kReadable)) != 0)
         return err;
+    try {
+        q->servers.insert(server.get());
+    } catch (...) {
+        cq::unregister_io(q, server.get()); // closes the fd
+        fd.release();
+        throw;
     }
-    q->servers.insert(server);
-    *out = server;
+    fd.release(); // the server owns it now
+    *out = server.release();
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 int
-cq_server_port(cq_server *server)
+cq_server_port(cq_server *server) noexcept
 {
     return server->port;
 }
 
 int
-cq_server_request(cq_server *server, void *tag)
-{
+cq_server_request(cq_server *server, void *tag) noexcept
+try {
     cq_queue *q = server->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
@@ -388,25 +519,36 @@ cq_server_request(cq_server *server, void *tag)
     }
     server->slots.push_back(tag);
     return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 void
-cq_server_destroy(cq_server *server)
-{
+cq_server_destroy(cq_server *server) noexcept
+try {
     cq_queue *q = server->q;
+    if (cq::forked(q))
+        return; // freed with the queue, without touching the parent's epoll set
     std::lock_guard<std::mutex> lock(q->mu);
     cq::server_close(q, server, CQ_E_CLOSED);
     q->servers.erase(server);
     delete server;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 int
-cq_call_respond(cq_call *call, const cq_value *response)
-{
-    std::string bytes;
-    if (cq::resp::encode_value(bytes, *response) != CQ_OK)
+cq_call_respond(cq_call *call, const cq_value *response) noexcept
+try {
+    if (!cq::resp::encodable(*response))
         return CQ_E_INVALID;
+    // Encoded before taking the lock; only a nil differs in RESP3, and only
+    // the connection (under the lock) knows which protocol it speaks.
+    std::string bytes;
+    cq::resp::encode_value(bytes, *response);
     cq_queue *q = call->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
     q->calls.erase(call);
     auto it = q->io.find(call->conn_id);
@@ -415,6 +557,10 @@ cq_call_respond(cq_call *call, const cq_value *response)
         auto *conn = static_cast<cq::ServerConn *>(it->second);
         uint64_t first = conn->next_seq - conn->replies.size();
         cq::Slot &slot = conn->replies[call->seq - first];
+        if (slot.resp3 && cq::has_nil(*response)) {
+            bytes.clear();
+            cq::resp::encode_value(bytes, *response, true);
+        }
         slot.ready = true;
         conn->slot_bytes += bytes.size();
         slot.bytes = std::move(bytes);
@@ -426,17 +572,21 @@ cq_call_respond(cq_call *call, const cq_value *response)
     }
     delete call;
     return result;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
 }
 
 void
-cq_call_destroy(cq_call *call)
-{
+cq_call_destroy(cq_call *call) noexcept
+try {
     static const char kMessage[] = "ERR the server dropped the request without a response";
     cq_value error{};
     error.type = CQ_ERROR;
     error.data = const_cast<char *>(kMessage);
     error.len = sizeof kMessage - 1;
     cq_call_respond(call, &error);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
 }
 
 } // extern "C"

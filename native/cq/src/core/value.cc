@@ -7,13 +7,13 @@
 extern "C" {
 
 cq_value *
-cq_value_new(void)
+cq_value_new(void) noexcept
 {
     return static_cast<cq_value *>(std::calloc(1, sizeof(cq_value)));
 }
 
 void
-cq_value_clear(cq_value *value)
+cq_value_clear(cq_value *value) noexcept
 {
     if (value == nullptr)
         return;
@@ -25,14 +25,14 @@ cq_value_clear(cq_value *value)
 }
 
 void
-cq_value_free(cq_value *value)
+cq_value_free(cq_value *value) noexcept
 {
     cq_value_clear(value);
     std::free(value);
 }
 
 int
-cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_t len)
+cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_t len) noexcept
 {
     if (type != CQ_SIMPLE && type != CQ_ERROR && type != CQ_BULK)
         return CQ_E_INVALID;
@@ -51,7 +51,7 @@ cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_
 }
 
 void
-cq_value_set_integer(cq_value *value, int64_t integer)
+cq_value_set_integer(cq_value *value, int64_t integer) noexcept
 {
     cq_value_clear(value);
     value->type = CQ_INTEGER;
@@ -59,7 +59,7 @@ cq_value_set_integer(cq_value *value, int64_t integer)
 }
 
 int
-cq_value_set_array(cq_value *value, size_t count)
+cq_value_set_array(cq_value *value, size_t count) noexcept
 {
     cq_value *items = nullptr;
     if (count) {
