@@ -1,26 +1,11 @@
-# cython: language_level=3
-"""The native half of cq.aio: a poller thread that drives a CompletionQueue.
-
-The thread (src/core/poller_thread.cc) loops on cq_next() without the GIL and
-without a Python object, and queues the events natively; the event loop
-watches fileno() and collects them here, with the GIL, where they become
-Event objects under the binding's tag rule: the reference taken when an
-operation started is released when its event is delivered (drain/pop) or, for
-events nobody collected, when the poller stops.
-"""
-
-cimport cython
-from cq._cq cimport (
-    CQ_EVENT_SHUTDOWN,
-    CQ_OK,
-    CompletionQueue,
-    Event,
-    cq_event,
-    cq_queue,
-    cq_shutdown,
-)
-
-from cq._cq import error_for
+# The native half of cq.aio: a poller thread that drives a CompletionQueue.
+#
+# The thread (src/core/poller_thread.cc) loops on cq_next() without the GIL and
+# without a Python object, and queues the events natively; the event loop
+# watches fileno() and collects them here, with the GIL, where they become
+# Event objects under the binding's tag rule: the reference taken when an
+# operation started is released when its event is delivered (drain/pop) or, for
+# events nobody collected, when the poller stops.
 
 cdef extern from "poller_thread.h" nogil:
     ctypedef struct cq_poller_thread:
