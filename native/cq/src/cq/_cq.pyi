@@ -80,22 +80,28 @@ class CompletionQueue:
     def shutdown(self) -> None:
         """Refuse new operations, fail the in-flight ones; any thread."""
     def close(self) -> None:
-        """Shut down, then free the queue and every handle made from it."""
+        """Shut down, stop its Poller, free the queue and every handle made from it."""
     @property
     def closed(self) -> bool: ...
     def __enter__(self) -> CompletionQueue: ...
     def __exit__(self, *exc_info: object) -> None: ...
 
 class Alarm:
+    """Made by CompletionQueue.alarm(); constructing one directly is a TypeError."""
+
     def cancel(self) -> bool:
         """True if it was pending; its event then has ok=False."""
 
 class Channel:
+    """Made by CompletionQueue.connect(); close() is idempotent."""
+
     def call(self, args: Sequence[Arg], tag: Any) -> None:
         """Send one command; its reply completes the CALL event of tag."""
     def close(self) -> None: ...
 
 class Server:
+    """Made by CompletionQueue.serve(); close() is idempotent."""
+
     @property
     def port(self) -> int: ...
     def request(self, tag: Any) -> None:
@@ -103,6 +109,8 @@ class Server:
     def close(self) -> None: ...
 
 class ServerCall:
+    """The call of a REQUEST event; constructing one directly is a TypeError."""
+
     def respond(self, value: Response) -> None:
         """Answer once; responses leave in request order per connection."""
 
@@ -126,3 +134,5 @@ class Poller:
     def thread_finished(self) -> bool: ...
     def stop(self) -> list[Event]:
         """Shut the queue down, join the thread, return the uncollected events."""
+    def close(self) -> None:
+        """stop(), dropping the uncollected events."""

@@ -11,11 +11,14 @@ call into it runs with the GIL released.
 import math
 import os
 import socket
-import time
+import sys
+import threading
+import warnings
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.stdint cimport INT64_MAX, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -46,6 +49,7 @@ E_NOMEM = CQ_E_NOMEM
 # its functions and state (two modules would each carry their own).
 include "_binding/errors.pyx.pxi"
 include "_binding/values.pyx.pxi"
+include "_binding/handle.pyx.pxi"
 include "_binding/queue.pyx.pxi"
 include "_binding/handles.pyx.pxi"
 include "_binding/poller.pyx.pxi"

@@ -41,7 +41,8 @@ cdef class Event:
         return f"<Event op={self.op} tag={self.tag!r} ok={self.ok} error={self.error}>"
 
 
-cdef class CompletionQueue:
+@cython.no_gc_clear
+cdef class CompletionQueue(NativeHandle):
     """A completion queue: start operations with a tag, collect their events.
 
     next() and pluck() block with the GIL released and drive the socket I/O
@@ -49,8 +50,11 @@ cdef class CompletionQueue:
     """
 
     cdef cq_queue *_q
-    cdef int _busy     # threads inside the core right now (counted under the GIL)
-    cdef bint _closed
+    # The Poller driving this queue, if any: borrowed (the poller holds the
+    # queue and clears this when it stops), so that close() can stop it.
+    cdef PyObject *_poller
+
+    _warn_unclosed = True
 
     def __cinit__(self, *, max_frame=None, max_depth=None, max_elements=None):
         cdef cq_limits limits
@@ -72,20 +76,34 @@ cdef class CompletionQueue:
         if self._q == NULL:
             raise error_for(err)
 
+    def __init__(self, *, max_frame=None, max_depth=None, max_elements=None):
+        pass  # __cinit__ did the work; NativeHandle.__init__ would refuse
+
     def __dealloc__(self):
-        # No thread can be inside: each one holds a reference to self.
+        # Normally closed by now (close(), or __del__); no thread can be inside.
         if self._q != NULL:
             cq_destroy(self._q, drop_tag, NULL)
             self._q = NULL
 
-    cdef int _enter(self) except -1:
-        if self._closed:
-            raise RuntimeError("the completion queue is closed")
-        self._busy += 1
+    cdef bint _native_open(self):
+        return self._q != NULL
+
+    cdef str _dead_message(self):
+        return "the completion queue is closed"
+
+    cdef int _native_shutdown(self) except -1:
+        # Threads in next()/pluck() return; a poller thread ends after SHUTDOWN
+        # and is joined here, for it is inside the queue until it stops.
+        with nogil:
+            cq_shutdown(self._q)
+        if self._poller != NULL:
+            (<Poller>self._poller)._close()
         return 0
 
-    cdef void _leave(self) noexcept:
-        self._busy -= 1
+    cdef int _native_free(self) except -1:
+        cq_destroy(self._q, drop_tag, NULL)
+        self._q = NULL
+        return 0
 
     cdef Event _deliver(self, cq_event ev):
         cdef Event event = Event.__new__(Event)
@@ -245,17 +263,10 @@ cdef class CompletionQueue:
             self._leave()
 
     def close(self):
-        """Shut down, wait until no thread is inside the queue, then free it and
-        every handle made from it, releasing the tags of undelivered events."""
-        if self._closed:
-            return
-        self._closed = True
-        with nogil:
-            cq_shutdown(self._q)
-        while self._busy:
-            time.sleep(0.001)  # releases the GIL: the threads inside return SHUTDOWN
-        cq_destroy(self._q, drop_tag, NULL)
-        self._q = NULL
+        """Shut down, stop the queue's Poller if it has one, wait until no thread
+        is inside the queue, then free it and every handle made from it,
+        releasing the tags of undelivered events. Idempotent."""
+        self._close()
 
     @property
     def closed(self):
