@@ -91,3 +91,35 @@ def stop_server(running: RunningServer) -> None:
     running.thread.join(10)
     assert not running.thread.is_alive()
     running.server.close()
+
+
+def open_fds() -> int:
+    """How many fds this process has open (Linux /proc, else /dev/fd)."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        if os.path.isdir(folder):
+            return len(os.listdir(folder))
+    pytest.skip("no /proc/self/fd or /dev/fd to count fds")
+
+
+def os_threads() -> int:
+    """How many OS threads this process runs: native poller threads included
+    (/proc/self/task on Linux; elsewhere only Python's threads are seen)."""
+    if os.path.isdir("/proc/self/task"):
+        return len(os.listdir("/proc/self/task"))
+    return threading.active_count()
+
+
+def wait_for_baseline(fds: int, threads: int, timeout: float = 30.0) -> None:
+    """Poll (collecting garbage) until fds and threads are back to a baseline."""
+    import gc
+
+    deadline = time.monotonic() + timeout
+    while True:
+        gc.collect()
+        now_fds, now_threads = open_fds(), os_threads()
+        if now_fds <= fds and now_threads <= threads:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"leaked: {now_fds - fds} fds and {now_threads - threads} "
+                                 f"threads above the baseline after {timeout} s")
+        time.sleep(0.02)

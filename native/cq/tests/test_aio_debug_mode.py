@@ -3,6 +3,7 @@ without a warning: no un-awaited coroutine, no unclosed resource, no call
 into a loop from the wrong thread."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -41,4 +42,10 @@ def test_every_strategy_is_quiet_in_debug_mode(cq_server):
                           text=True, timeout=100, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "quiet"
-    assert done.stderr == "", done.stderr
+    # asyncio's debug mode also logs every callback slower than 0.1 s
+    # ("Executing <Handle ...> took 0.3 seconds"): on thread_loop's second
+    # loop, which the script cannot configure, on a loaded machine or under
+    # ASan. That is speed, for the benchmarks; anything else is a failure.
+    slow = re.compile(r"Executing <.*> took [0-9.]+ seconds")
+    complaints = [line for line in done.stderr.splitlines() if line and not slow.fullmatch(line)]
+    assert complaints == [], done.stderr

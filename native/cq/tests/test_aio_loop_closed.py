@@ -10,7 +10,7 @@ import time
 import cq
 import cq.aio
 import pytest
-from cq_peers import start_server, stop_server
+from cq_peers import open_fds, os_threads, start_server, stop_server, wait_for_baseline
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 def test_loop_closed_without_closing_the_client(strategy):
     running = start_server(threads=2, SLOW=lambda: time.sleep(0.3) or "late")
     try:
+        fds, threads = open_fds(), os_threads()
         loop = asyncio.new_event_loop()
 
         async def main():
@@ -33,9 +34,10 @@ def test_loop_closed_without_closing_the_client(strategy):
             call.cancel()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
-        time.sleep(0.5)  # the replies arrive with nobody listening
-        del client, calls
+        del client, calls, call  # the last task's traceback holds the client
         gc.collect()  # the poller stops in its finalizer: no GIL needed by its thread
+        # Its connection, wake-up socket, epoll fd and threads all go.
+        wait_for_baseline(fds, threads)
     finally:
         stop_server(running)
 

@@ -8,6 +8,7 @@ import time
 
 import cq
 import pytest
+from cq_peers import open_fds
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -104,12 +105,16 @@ def test_respond_to_a_departed_client_raises_closed_error():
         server.request("req")
         event = q.pluck("req", 5)
         assert event.ok and event.value == [b"GET", b"k"]
+        fds = open_fds()
         # Reset, not a FIN: after a FIN the peer may still read, and its
         # pending replies are sent (test_hardening_half_close.py).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
-        time.sleep(0.05)
-        q.next(0.05)  # let the core notice the hang-up
+        # The core notices the reset inside next() and closes its side: poll.
+        deadline = time.monotonic() + 30
+        while open_fds() > fds - 2:
+            assert time.monotonic() < deadline, "the core never noticed the reset"
+            q.next(0.01)
         with pytest.raises(cq.ClosedError):
             event.call.respond(b"value")
         with pytest.raises(RuntimeError):

@@ -109,26 +109,3 @@ cdef extern from "cq.h" nogil:
     int cq_call_respond(cq_call *call, const cq_value *response)
     void cq_call_destroy(cq_call *call)
 
-
-# The binding's classes that cq._aio (the asyncio layer's native poller) uses:
-# it drives a CompletionQueue's core queue from its own thread and turns the
-# events it collected into Event objects with the same tag rules (_deliver).
-cdef class Event:
-    cdef readonly int type
-    cdef readonly int op
-    cdef readonly object tag
-    cdef readonly bint ok
-    cdef readonly int error
-    cdef readonly object value
-    cdef readonly object call  # ServerCall or None
-
-
-cdef class CompletionQueue:
-    cdef cq_queue *_q
-    cdef int _busy     # threads inside the core right now (counted under the GIL)
-    cdef bint _closed
-
-    cdef int _enter(self) except -1
-    cdef void _leave(self) noexcept
-    cdef Event _deliver(self, cq_event ev)
-    cdef Event _wait(self, bint any_tag, void *tag, int64_t deadline)

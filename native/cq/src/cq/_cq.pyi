@@ -80,22 +80,28 @@ class CompletionQueue:
     def shutdown(self) -> None:
         """Refuse new operations, fail the in-flight ones; any thread."""
     def close(self) -> None:
-        """Shut down, then free the queue and every handle made from it."""
+        """Shut down, stop its Poller, free the queue and every handle made from it."""
     @property
     def closed(self) -> bool: ...
     def __enter__(self) -> CompletionQueue: ...
     def __exit__(self, *exc_info: object) -> None: ...
 
 class Alarm:
+    """Made by CompletionQueue.alarm(); constructing one directly is a TypeError."""
+
     def cancel(self) -> bool:
         """True if it was pending; its event then has ok=False."""
 
 class Channel:
+    """Made by CompletionQueue.connect(); close() is idempotent."""
+
     def call(self, args: Sequence[Arg], tag: Any) -> None:
         """Send one command; its reply completes the CALL event of tag."""
     def close(self) -> None: ...
 
 class Server:
+    """Made by CompletionQueue.serve(); close() is idempotent."""
+
     @property
     def port(self) -> int: ...
     def request(self, tag: Any) -> None:
@@ -103,5 +109,30 @@ class Server:
     def close(self) -> None: ...
 
 class ServerCall:
+    """The call of a REQUEST event; constructing one directly is a TypeError."""
+
     def respond(self, value: Response) -> None:
         """Answer once; responses leave in request order per connection."""
+
+class Poller:
+    """A native thread that runs the queue's next() without the GIL and wakes
+    an event loop through fileno(): one byte per batch, or per event."""
+
+    per_event: bool
+    finished: bool
+    def __init__(self, queue: CompletionQueue, *, per_event: bool = False) -> None: ...
+    def fileno(self) -> int:
+        """The wake-up socket to watch for reading."""
+    def drain(self) -> list[Event]:
+        """Every queued event in one call (reads the wake-up bytes first)."""
+    def read_wakeup(self) -> int:
+        """Read one wake-up byte; 0 if none was waiting."""
+    def pop(self) -> Event | None:
+        """The oldest queued event, or None."""
+    def pending(self) -> int: ...
+    @property
+    def thread_finished(self) -> bool: ...
+    def stop(self) -> list[Event]:
+        """Shut the queue down, join the thread, return the uncollected events."""
+    def close(self) -> None:
+        """stop(), dropping the uncollected events."""

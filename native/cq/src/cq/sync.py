@@ -12,7 +12,17 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._cq import OP, REQUEST, SHUTDOWN, TIMEOUT, CompletionQueue, Event, ReplyError
+from ._cq import (
+    OP,
+    REQUEST,
+    SHUTDOWN,
+    TIMEOUT,
+    Channel,
+    ClosedError,
+    CompletionQueue,
+    Event,
+    ReplyError,
+)
 
 Handler = Callable[..., Any]
 
@@ -29,41 +39,115 @@ def reply_of(event: Event) -> Any:
     return event.value
 
 
+class Ticket:
+    """One call's claim on a connection, for a caller that may give up on it."""
+
+    __slots__ = ("abandoned", "channel")
+
+    def __init__(self) -> None:
+        self.abandoned = False
+        self.channel: Channel | None = None
+
+
 class Client:
-    """A blocking RESP client over one connection, safe to share between threads."""
+    """A blocking RESP client, safe to share between threads.
+
+    A call whose reply does not come in time (``timeout``) or whose caller
+    gives up on it (``abandon()``) closes the connection: RESP replies carry no
+    id, so its late reply would be taken for the next call's. The calls
+    pipelined with it fail with ClosedError and the next call opens a new
+    connection (as redis-py does).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 6379, *,
                  timeout: float | None = 10.0) -> None:
         self._cq = CompletionQueue()
+        self.host, self.port = host, port
         self.timeout = timeout
-        tag = object()
+        self.connect_timeout = timeout
+        self._lock = threading.Lock()  # guards _channel: one connect at a time
+        self._channel: Channel | None = None
         try:
-            self._channel = self._cq.connect(host, port, tag)
-            event = self._cq.pluck(tag, timeout)
-            if event.type == TIMEOUT:
-                raise TimeoutError(f"connecting to {host}:{port} took more than {timeout} s")
-            if not event.ok:
-                raise event.exception()
+            self._connect()
         except BaseException:
             self._cq.close()
             raise
 
+    def _connect(self) -> Channel:
+        tag = object()
+        channel = self._cq.connect(self.host, self.port, tag)
+        event = self._cq.pluck(tag, self.connect_timeout)
+        if event.type != OP or not event.ok:
+            channel.close()  # a pending connect completes now, releasing its tag
+            if event.type == TIMEOUT:
+                self._cq.pluck(tag, 0)
+                raise TimeoutError(f"connecting to {self.host}:{self.port} took more than "
+                                   f"{self.connect_timeout} s")
+            raise event.exception() if event.type == OP else RuntimeError("the client is closed")
+        self._channel = channel
+        return channel
+
+    def abandon(self, channel: Channel | None = None) -> None:
+        """Close the connection (``channel``, if it is still the current one, or
+        the current one): its calls in flight fail with ClosedError, and the
+        next call reconnects. For a caller that gives up on a call's reply."""
+        with self._lock:
+            if channel is None:
+                channel = self._channel
+            if channel is self._channel:
+                self._channel = None
+        if channel is not None and not self._cq.closed:
+            channel.close()
+
     def call(self, *args: str | bytes | int | float, timeout: float | None = None) -> Any:
         """Send one command and return its reply (bytes, str, int, None or a list).
 
+        ``timeout`` (default: the client's) bounds the wait for the reply.
         Raises ReplyError for an error reply, TimeoutError if no reply came in
-        time (the connection is then closed: RESP cannot skip one reply).
+        time (the connection is then closed), ClosedError if the connection
+        closed first (a timeout or abandon() of another call, the peer),
+        RuntimeError after close().
         """
+        return self.call_with(Ticket(), args, timeout)
+
+    def call_with(self, ticket: Ticket, args: tuple, timeout: float | None = None) -> Any:
+        """call(*args), giving another thread ``give_up(ticket)``: if it comes
+        before the command is sent, nothing is sent; after, the connection that
+        owes the reply is closed."""
+        if self._cq.closed:
+            raise RuntimeError("the client is closed")
         tag = object()
-        self._channel.call(args, tag)
+        with self._lock:
+            if ticket.abandoned:
+                raise ClosedError("the call was given up before it was sent")
+            channel = self._channel if self._channel is not None else self._connect()
+            ticket.channel = channel
+        try:
+            channel.call(args, tag)
+        except RuntimeError:
+            if self._cq.closed or channel is self._channel:
+                # Not abandoned (abandon() forgets the channel before closing it):
+                # another error, such as the queue inherited across fork().
+                raise
+            # Abandoned by another thread between the two steps: not sent.
+            raise ClosedError("the connection was closed by a call that was given up "
+                              "or timed out; retry to reconnect") from None
         event = self._cq.pluck(tag, self.timeout if timeout is None else timeout)
         if event.type == TIMEOUT:
             # Closing fails every call in flight at once, this one included;
             # collect its event so that its tag is released now.
-            self._channel.close()
+            self.abandon(channel)
             self._cq.pluck(tag, 0)
             raise TimeoutError(f"no reply to {args[0]!r} in time; connection closed")
         return reply_of(event)
+
+    def give_up(self, ticket: Ticket) -> None:
+        """The caller of call_with(ticket) no longer waits (any thread)."""
+        with self._lock:
+            ticket.abandoned = True
+            channel = ticket.channel
+        if channel is not None:
+            self.abandon(channel)
 
     def close(self) -> None:
         self._cq.close()

@@ -4,26 +4,35 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import threading
 from typing import Any
 
 from .._cq import ClosedError
 from ..sync import Client as SyncClient
-from ..sync import reply_of
+from ..sync import Ticket, reply_of
 from ._drivers import DRIVERS, Driver, IomgrDriver
+from ._workers import DaemonWorkers
 
 
 class AsyncClient:
     """One connection whose events a driver (iomgr, callback, poller_byte or
     poller) brings back to the loop it was connected on. Calls are pipelined
-    on the connection and may be awaited concurrently from many coroutines."""
+    on the connection and may be awaited concurrently from many coroutines.
 
-    def __init__(self, driver: Driver, channel: Any, strategy: str) -> None:
+    A call that is cancelled, or times out, before its reply came closes the
+    connection: RESP replies carry no id, so a late reply would be taken for
+    the next call's, and one that never comes would hold every later call.
+    The calls pipelined with it fail with ClosedError; the next call opens a
+    new connection (redis-py's rule).
+    """
+
+    def __init__(self, driver: Driver, channel: Any, strategy: str, host: str,
+                 port: int) -> None:
         self._driver = driver
-        self._channel = channel
+        self._channel = channel  # cq.Channel, or None after an abandoned call
+        self._host, self._port = host, port
         self.strategy = strategy
+        self._closed = False
 
     @classmethod
     async def connect(cls, host: str, port: int, strategy: str,
@@ -40,24 +49,71 @@ class AsyncClient:
         except BaseException:
             await driver.aclose()
             raise
-        return cls(driver, channel, strategy)
+        return cls(driver, channel, strategy, host, port)
 
-    async def call(self, *args: Any) -> Any:
+    def _current_channel(self) -> Any:
+        if self._channel is None:
+            # Calls may start at once: the core sends them once connected, or
+            # fails them with the connect's error. Nobody awaits the CONNECT.
+            self._channel = self._driver.queue.connect(
+                self._host, self._port, self._driver.loop.create_future())
+        return self._channel
+
+    def _abandon(self, channel: Any) -> None:
+        """Close a connection that owes a reply nobody will take."""
+        if channel is self._channel:
+            self._channel = None
+        channel.close()  # its calls in flight get their events: tags released now
+
+    async def call(self, *args: Any, timeout: float | None = None) -> Any:
         """Send one command and return its reply (bytes, str, int, None, list).
 
-        Raises ReplyError for an error reply, ClosedError if the connection
-        closed first, RuntimeError after close()."""
+        Raises ReplyError for an error reply, TimeoutError if no reply came
+        within ``timeout`` seconds, ClosedError if the connection closed first
+        (the peer, close(), or another call's cancellation or timeout),
+        RuntimeError after close()."""
+        return await self.call_with(Ticket(), args, timeout)
+
+    async def call_with(self, ticket: Ticket, args: tuple, timeout: float | None = None) -> Any:
+        """call(*args), which give_up(ticket) abandons from this loop's thread
+        even before the coroutine has started (thread_loop's outer loop)."""
         loop = self._driver.loop
         if asyncio.get_running_loop() is not loop:
             raise RuntimeError("this client belongs to another event loop")
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        if ticket.abandoned:
+            raise ClosedError("the call was given up before it was sent")
         future = loop.create_future()
-        self._channel.call(args, future)  # the binding holds the future until its event
-        return reply_of(await future)
+        channel = ticket.channel = self._current_channel()
+        channel.call(args, future)  # the binding holds the future until its event
+        try:
+            if timeout is None:
+                event = await future
+            else:
+                event = await asyncio.wait_for(future, timeout)
+        except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
+            if future.cancelled():  # the reply is still owed
+                self._abandon(channel)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise TimeoutError(f"no reply to {args[0]!r} within {timeout} s; "
+                               "the connection was closed") from None
+        return reply_of(event)
+
+    def give_up(self, ticket: Ticket) -> None:
+        """Nobody waits for call_with(ticket) any more: not sent yet, it never
+        will be; sent, its connection closes (call from the loop's thread)."""
+        ticket.abandoned = True
+        if ticket.channel is not None:
+            self._abandon(ticket.channel)
 
     async def close(self) -> None:
         """Close the connection (calls in flight raise ClosedError) and stop
         the strategy's machinery. Idempotent."""
-        self._channel.close()
+        self._closed = True
+        if self._channel is not None:
+            self._channel.close()
         await self._driver.aclose()
 
 
@@ -110,10 +166,22 @@ class ThreadLoopClient:
             raise
         return cls(io, inner)
 
-    async def call(self, *args: Any) -> Any:
+    async def call(self, *args: Any, timeout: float | None = None) -> Any:
         if not self._io.thread.is_alive():
             raise RuntimeError("the client is closed")
-        return await self._io.submit(self._inner.call(*args))
+        ticket = Ticket()
+        try:
+            return await self._io.submit(self._inner.call_with(ticket, args, timeout))
+        except asyncio.CancelledError:
+            # The inner task is cancelled on the second loop only some
+            # iterations later (or before it even starts): give the call up
+            # there now, ahead of any later call (call_soon_threadsafe keeps
+            # order), so that the next call goes to a new connection.
+            try:
+                self._io.loop.call_soon_threadsafe(self._inner.give_up, ticket)
+            except RuntimeError:
+                pass  # that loop is closed: so is the connection
+            raise
 
     async def close(self) -> None:
         if self._io.thread.is_alive():
@@ -124,29 +192,38 @@ class ThreadLoopClient:
 
 
 class SyncStrategyClient:
-    """Strategy 1: cq.sync's blocking client, called from worker threads with
-    loop.run_in_executor; each call in flight holds one worker thread."""
+    """Strategy 1: cq.sync's blocking client, called from worker threads; each
+    call in flight holds one worker. The workers are daemon threads: a call
+    in flight never holds up interpreter exit. A cancelled call that a worker
+    is running closes the connection (the worker returns at once with
+    ClosedError), as with the other strategies."""
 
     strategy = "sync"
 
     def __init__(self, client: SyncClient, workers: int) -> None:
         self._client = client
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="cq-aio-sync")
+        self._workers = DaemonWorkers(workers, "cq-aio-sync")
         self._closed = False
 
     @classmethod
     async def connect(cls, host: str, port: int, timeout: float | None,
                       workers: int) -> SyncStrategyClient:
         client = await asyncio.to_thread(SyncClient, host, port, timeout=timeout)
+        client.timeout = None  # calls wait as their own timeout= says, as elsewhere
         return cls(client, workers)
 
-    async def call(self, *args: Any) -> Any:
+    async def call(self, *args: Any, timeout: float | None = None) -> Any:
         if self._closed:
             raise RuntimeError("the client is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor,
-                                          functools.partial(self._client.call, *args))
+        ticket = Ticket()
+        work = self._workers.submit(self._client.call_with, ticket, args, timeout)
+        try:
+            return await asyncio.wrap_future(work)
+        except asyncio.CancelledError:
+            # Not sent yet: it never will be. Sent: its connection is closed
+            # and the worker returns at once with ClosedError.
+            self._client.give_up(ticket)
+            raise
 
     async def close(self) -> None:
         if self._closed:
@@ -156,11 +233,11 @@ class SyncStrategyClient:
         def close_now() -> None:
             # The connection first, so that calls in flight raise ClosedError
             # (as with the other strategies), then the queue.
-            self._client._channel.close()
+            self._client.abandon()
             self._client.close()
 
         await asyncio.to_thread(close_now)
-        self._executor.shutdown(wait=False)
+        self._workers.shutdown()
 
 
 STRATEGIES = ("sync", "iomgr", "callback", "thread_loop", "poller_byte", "poller")

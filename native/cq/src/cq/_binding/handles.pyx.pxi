@@ -1,0 +1,225 @@
+# The handles a queue's factories return: alarms, channels, servers, server
+# calls. Their lifecycle (construction, liveness, close, collection) is
+# NativeHandle's; each says only what its native object is and how it is freed.
+
+@cython.no_gc_clear
+cdef class Alarm(NativeHandle):
+    """A pending alarm; cancel() completes it now with ok=False."""
+
+    cdef uint64_t _id
+
+    _factory = "CompletionQueue.alarm()"
+
+    cdef bint _native_open(self):
+        return self._cq is not None  # the core frees an alarm when it fires
+
+    cdef str _dead_message(self):
+        return "the completion queue is closed"
+
+    def cancel(self):
+        """Returns True if the alarm was pending (its event now says cancelled)."""
+        cdef int rc
+        self._enter()
+        try:
+            with nogil:
+                rc = cq_alarm_cancel(self._cq._q, self._id)
+        finally:
+            self._leave()
+        return rc == CQ_OK
+
+
+@cython.no_gc_clear
+cdef class Channel(NativeHandle):
+    """One client connection; calls on it are pipelined and complete in order."""
+
+    cdef cq_channel *_ch
+
+    _factory = "CompletionQueue.connect()"
+    _warn_unclosed = True
+
+    cdef bint _native_open(self):
+        return self._ch != NULL
+
+    cdef str _dead_message(self):
+        return "the channel is closed"
+
+    cdef int _native_free(self) except -1:
+        if not self._cq._closed:  # a closing queue frees it in cq_destroy
+            self._cq._enter()
+            try:
+                with nogil:
+                    cq_channel_destroy(self._ch)
+            finally:
+                self._cq._leave()
+        self._ch = NULL
+        return 0
+
+    def call(self, args, tag):
+        """Send one command (a sequence of str/bytes/numbers); its reply is the
+        value of the CALL event of ``tag``."""
+        if isinstance(args, (str, bytes, bytearray, memoryview)):
+            raise TypeError("args must be a sequence of arguments such as ['ECHO', 'hi'], "
+                            f"not {type(args).__name__!r}")
+        cdef list parts = [as_arg(a) for a in args]
+        cdef size_t n = len(parts)
+        cdef size_t i
+        cdef int rc
+        if n == 0:
+            raise ValueError("a command needs at least one argument")
+        self._ensure_alive()
+        cdef const char **argv = <const char **>malloc(n * sizeof(char *))
+        cdef size_t *lens = <size_t *>malloc(n * sizeof(size_t))
+        if argv == NULL or lens == NULL:
+            free(argv)
+            free(lens)
+            raise MemoryError()
+        for i in range(n):
+            argv[i] = PyBytes_AS_STRING(parts[i])
+            lens[i] = PyBytes_GET_SIZE(parts[i])
+        try:
+            self._enter()
+            Py_INCREF(tag)
+            try:
+                with nogil:
+                    rc = cq_channel_call(self._ch, n, argv, lens, <void *>tag)
+                if rc != CQ_OK:
+                    Py_DECREF(tag)
+                    raise error_for(rc)
+            finally:
+                self._leave()
+        finally:
+            free(argv)
+            free(lens)
+
+    def close(self):
+        """Close the connection; calls in flight complete with ok=False. Waits
+        for a call() another thread is making on it. Idempotent."""
+        self._close()
+
+    def __dealloc__(self):
+        # Normally freed by close() or __del__ already.
+        if self._ch != NULL and self._cq is not None and self._cq._native_open():
+            cq_channel_destroy(self._ch)
+        self._ch = NULL
+
+
+@cython.no_gc_clear
+cdef class Server(NativeHandle):
+    """A listening socket; request() asks for the next command that arrives."""
+
+    cdef cq_server *_server
+
+    _factory = "CompletionQueue.serve()"
+    _warn_unclosed = True
+
+    cdef bint _native_open(self):
+        return self._server != NULL
+
+    cdef str _dead_message(self):
+        return "the server is closed"
+
+    cdef int _native_free(self) except -1:
+        if not self._cq._closed:  # a closing queue frees it in cq_destroy
+            self._cq._enter()
+            try:
+                with nogil:
+                    cq_server_destroy(self._server)
+            finally:
+                self._cq._leave()
+        self._server = NULL
+        return 0
+
+    @property
+    def port(self):
+        self._ensure_alive()
+        return cq_server_port(self._server)
+
+    def request(self, tag):
+        """The next command completes a REQUEST event of ``tag``: its value is the
+        list of arguments (bytes), its call the ServerCall to respond through."""
+        cdef int rc
+        self._enter()
+        Py_INCREF(tag)
+        try:
+            with nogil:
+                rc = cq_server_request(self._server, <void *>tag)
+            if rc != CQ_OK:
+                Py_DECREF(tag)
+                raise error_for(rc)
+        finally:
+            self._leave()
+
+    def close(self):
+        """Stop listening and close every connection. Idempotent."""
+        self._close()
+
+    def __dealloc__(self):
+        if self._server != NULL and self._cq is not None and self._cq._native_open():
+            cq_server_destroy(self._server)
+        self._server = NULL
+
+
+@cython.no_gc_clear
+cdef class ServerCall(NativeHandle):
+    """One received command, answered exactly once with respond()."""
+
+    cdef cq_call *_call
+
+    _factory = "the call of a REQUEST event (Event.call)"
+
+    cdef bint _native_open(self):
+        return self._call != NULL
+
+    cdef str _dead_message(self):
+        if self._cq is not None and self._cq._closed:
+            return "the completion queue is closed"
+        return "this call was already answered"
+
+    cdef int _native_free(self) except -1:
+        # Never answered: the core sends the client an error reply instead.
+        cdef cq_call *call = self._call
+        self._call = NULL
+        if not self._cq._closed:
+            self._cq._enter()
+            try:
+                with nogil:
+                    cq_call_destroy(call)
+            finally:
+                self._cq._leave()
+        return 0
+
+    def respond(self, value):
+        """Send the response: str -> simple string, bytes -> bulk string, int ->
+        integer, None -> nil, list/tuple -> array, an exception -> error reply.
+        Raises ClosedError if the client is gone."""
+        cdef cq_value *v
+        cdef cq_call *call
+        cdef int rc
+        self._ensure_alive()
+        v = cq_value_new()
+        if v == NULL:
+            raise MemoryError()
+        try:
+            py_to_value(value, v, 0)
+            self._enter()
+            # Taken while the GIL is held: a second respond() from another
+            # thread finds NULL instead of freeing the call twice.
+            call = self._call
+            self._call = NULL
+            try:
+                with nogil:
+                    rc = cq_call_respond(call, v)
+            finally:
+                self._leave()
+        finally:
+            cq_value_free(v)
+        if rc == CQ_E_INVALID:
+            self._call = call  # the core kept it: still answerable
+            raise ValueError("the response cannot be encoded as RESP")
+        if rc != CQ_OK:
+            raise error_for(rc)
+
+    def __dealloc__(self):
+        if self._call != NULL and self._cq is not None and self._cq._native_open():
+            cq_call_destroy(self._call)
+        self._call = NULL

@@ -1,0 +1,279 @@
+# The completion queue and the events it hands out.
+
+# The longest a blocking next()/pluck() stays inside the core before it comes
+# back, with the GIL, to run signal handlers: a wait without deadline must
+# still let Ctrl-C through (Python's C-level handler only sets a flag).
+cdef int64_t SIGNAL_CHECK_NS = 50 * 1000 * 1000
+
+cdef void drop_tag(void *tag, void *ctx) noexcept nogil:
+    # Called by cq_destroy for each undelivered event. The binding calls
+    # cq_destroy with the GIL held; "with gil" makes that a cheap re-entry and
+    # keeps the callback correct if the core ever calls it from elsewhere.
+    with gil:
+        Py_DECREF(<object>tag)
+
+
+cdef class Event:
+    """One completion: ``type`` (OP, TIMEOUT or SHUTDOWN), and for OP the
+    operation kind ``op``, its ``tag``, ``ok``, the ``error`` code when not ok,
+    the ``value`` (a reply, or a request's arguments) and, for a request, the
+    ``call`` to respond through."""
+
+    cdef readonly int type
+    cdef readonly int op
+    cdef readonly object tag
+    cdef readonly bint ok
+    cdef readonly int error
+    cdef readonly object value
+    cdef readonly object call  # ServerCall or None
+
+    def exception(self):
+        """The exception that describes a failed operation, or None."""
+        if self.type != OP or self.ok:
+            return None
+        return error_for(self.error)
+
+    def __repr__(self):
+        if self.type == TIMEOUT:
+            return "<Event TIMEOUT>"
+        if self.type == SHUTDOWN:
+            return "<Event SHUTDOWN>"
+        return f"<Event op={self.op} tag={self.tag!r} ok={self.ok} error={self.error}>"
+
+
+@cython.no_gc_clear
+cdef class CompletionQueue(NativeHandle):
+    """A completion queue: start operations with a tag, collect their events.
+
+    next() and pluck() block with the GIL released and drive the socket I/O
+    themselves; operations may be started from any thread.
+    """
+
+    cdef cq_queue *_q
+    # The Poller driving this queue, if any: borrowed (the poller holds the
+    # queue and clears this when it stops), so that close() can stop it.
+    cdef PyObject *_poller
+
+    _warn_unclosed = True
+
+    def __cinit__(self, *, max_frame=None, max_depth=None, max_elements=None):
+        cdef cq_limits limits
+        cdef int err = 0
+        cq_limits_default(&limits)
+        if max_frame is not None:
+            if max_frame <= 0:
+                raise ValueError("max_frame must be positive")
+            limits.max_frame = max_frame
+        if max_depth is not None:
+            if max_depth <= 0 or max_depth > CQ_MAX_DEPTH_LIMIT:
+                raise ValueError(f"max_depth must be 1-{CQ_MAX_DEPTH_LIMIT}, not {max_depth}")
+            limits.max_depth = max_depth
+        if max_elements is not None:
+            if max_elements <= 0:
+                raise ValueError("max_elements must be positive")
+            limits.max_elements = max_elements
+        self._q = cq_create(&limits, &err)
+        if self._q == NULL:
+            raise error_for(err)
+
+    def __init__(self, *, max_frame=None, max_depth=None, max_elements=None):
+        pass  # __cinit__ did the work; NativeHandle.__init__ would refuse
+
+    def __dealloc__(self):
+        # Normally closed by now (close(), or __del__); no thread can be inside.
+        if self._q != NULL:
+            cq_destroy(self._q, drop_tag, NULL)
+            self._q = NULL
+
+    cdef bint _native_open(self):
+        return self._q != NULL
+
+    cdef str _dead_message(self):
+        return "the completion queue is closed"
+
+    cdef int _native_shutdown(self) except -1:
+        # Threads in next()/pluck() return; a poller thread ends after SHUTDOWN
+        # and is joined here, for it is inside the queue until it stops.
+        with nogil:
+            cq_shutdown(self._q)
+        if self._poller != NULL:
+            (<Poller>self._poller)._close()
+        return 0
+
+    cdef int _native_free(self) except -1:
+        cq_destroy(self._q, drop_tag, NULL)
+        self._q = NULL
+        return 0
+
+    cdef Event _deliver(self, cq_event ev):
+        cdef Event event = Event.__new__(Event)
+        cdef ServerCall call
+        event.type = ev.type
+        event.op = ev.op
+        event.ok = ev.ok
+        event.error = ev.error
+        if ev.type != CQ_EVENT_OP:
+            return event
+        tag = <object>ev.tag
+        Py_DECREF(tag)  # the reference taken when the operation started
+        event.tag = tag
+        if ev.call != NULL:
+            call = ServerCall.__new__(ServerCall)
+            call._call = ev.call
+            call._cq = self
+            event.call = call
+        if ev.value != NULL:
+            try:
+                event.value = value_to_py(ev.value)
+            finally:
+                cq_value_free(ev.value)
+        return event
+
+    cdef Event _wait(self, bint any_tag, void *tag, int64_t deadline):
+        """next()/pluck() in slices of at most SIGNAL_CHECK_NS, checking for
+        signals between them. Each slice is entered and left on its own, so a
+        signal handler may even close the queue (the wait then says SHUTDOWN)."""
+        cdef cq_event ev
+        cdef int64_t until
+        cdef Event shutdown
+        while True:
+            self._enter()
+            try:
+                with nogil:
+                    until = cq_now() + SIGNAL_CHECK_NS
+                    if deadline < until:
+                        until = deadline
+                    if any_tag:
+                        ev = cq_next(self._q, until)
+                    else:
+                        ev = cq_pluck(self._q, tag, until)
+            finally:
+                self._leave()
+            if ev.type != CQ_EVENT_TIMEOUT or until == deadline:
+                return self._deliver(ev)
+            PyErr_CheckSignals()  # KeyboardInterrupt and friends raise here
+            if self._closed:  # by a signal handler, or another thread meanwhile
+                shutdown = Event.__new__(Event)
+                shutdown.type = CQ_EVENT_SHUTDOWN
+                return shutdown
+
+    def next(self, timeout=None):
+        """Wait for the next event, at most ``timeout`` seconds (None: forever,
+        0: do not block). Returns an Event; TIMEOUT and SHUTDOWN carry no tag.
+        The GIL is released while waiting; Ctrl-C interrupts the wait."""
+        return self._wait(True, NULL, deadline_for(timeout))
+
+    def pluck(self, tag, timeout=None):
+        """Like next(), but only for the event of ``tag`` (compared by identity)."""
+        return self._wait(False, <void *>tag, deadline_for(timeout))
+
+    def fileno(self):
+        """A fd that turns readable when next(0) may make progress (Linux)."""
+        self._enter()
+        try:
+            return cq_fd(self._q)
+        finally:
+            self._leave()
+
+    def next_alarm(self):
+        """Seconds until the earliest alarm (0 if due), or None if there is none."""
+        cdef int64_t deadline
+        self._enter()
+        try:
+            with nogil:
+                deadline = cq_next_alarm(self._q)
+        finally:
+            self._leave()
+        if deadline == CQ_INFINITE:
+            return None
+        return max(0.0, (deadline - cq_now()) / 1e9)
+
+    def alarm(self, timeout, tag):
+        """Start an alarm that completes with ok=True after ``timeout`` seconds."""
+        cdef int64_t deadline = deadline_for(timeout)
+        cdef uint64_t alarm_id = 0
+        cdef int rc
+        cdef Alarm alarm = Alarm.__new__(Alarm)
+        self._enter()
+        Py_INCREF(tag)
+        try:
+            with nogil:
+                rc = cq_alarm_start(self._q, deadline, <void *>tag, &alarm_id)
+            if rc != CQ_OK:
+                Py_DECREF(tag)
+                raise error_for(rc)
+        finally:
+            self._leave()
+        alarm._cq = self
+        alarm._id = alarm_id
+        return alarm
+
+    def connect(self, host, int port, tag):
+        """Open a client connection; its CONNECT event carries ``tag``. Calls may
+        be started at once: they are sent when the connection is up."""
+        cdef bytes host_b = host_arg(host)
+        cdef const char *c_host = host_b
+        cdef cq_channel *ch = NULL
+        cdef int rc
+        cdef Channel channel = Channel.__new__(Channel)
+        check_port(port)
+        self._enter()
+        Py_INCREF(tag)
+        try:
+            with nogil:  # may block in a name lookup
+                rc = cq_channel_create(self._q, c_host, port, <void *>tag, &ch)
+            if rc != CQ_OK:
+                Py_DECREF(tag)
+                raise error_for(rc)
+        finally:
+            self._leave()
+        channel._ch = ch
+        channel._cq = self
+        return channel
+
+    def serve(self, host="127.0.0.1", int port=0, *, bint builtins=True):
+        """Listen on host:port (0: any free port). With ``builtins`` the core
+        answers PING and ECHO itself; every other command is a request."""
+        cdef bytes host_b = host_arg(host)
+        cdef const char *c_host = host_b
+        cdef cq_server *server = NULL
+        cdef unsigned flags = CQ_SERVER_BUILTINS if builtins else 0
+        cdef int rc
+        cdef Server result = Server.__new__(Server)
+        check_port(port)
+        self._enter()
+        try:
+            with nogil:
+                rc = cq_server_create(self._q, c_host, port, flags, &server)
+            check(rc)
+        finally:
+            self._leave()
+        result._server = server
+        result._cq = self
+        return result
+
+    def shutdown(self):
+        """Refuse new operations and complete every one in flight with ok=False;
+        next() then returns SHUTDOWN once they are collected. Any thread."""
+        self._enter()
+        try:
+            with nogil:
+                cq_shutdown(self._q)
+        finally:
+            self._leave()
+
+    def close(self):
+        """Shut down, stop the queue's Poller if it has one, wait until no thread
+        is inside the queue, then free it and every handle made from it,
+        releasing the tags of undelivered events. Idempotent."""
+        self._close()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
