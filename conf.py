@@ -43,7 +43,11 @@ graphviz_dot_args = ["-Nmargin=0.3,0.06"]
 # The root is the source dir, so pages are listed by inclusion: anything else at the
 # root (native/, caches, venvs, build output) can never leak into the site.
 include_patterns = ["index.md", "docs/**", "labs/**"]
-exclude_patterns = ["**/.ipynb_checkpoints", "**/jupyter_execute", "docs/_static"]
+exclude_patterns = ["**/.ipynb_checkpoints", "**/jupyter_execute", "docs/_static",
+                    # Not pages, and Sphinx would walk their many thousand files on
+                    # every build to find that out (seconds): pruned at the top.
+                    ".git", ".nox", ".nox-bootstrap", "_build", "native", "tools", "binder",
+                    "tests"]
 
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "fieldlist", "substitution"]
 myst_heading_anchors = 3

@@ -190,7 +190,10 @@ class WorkshopEnv:
                     if line and not line[0].isspace() and not line.startswith("#"))
         self._install_once("requirements", _fingerprint([LOCK]),
                            f"installing {count} locked packages (requirements.lock)",
-                           lambda: self.pip_install("-r", str(LOCK)))
+                           # Compiled now, so no later run pays for it (this
+                           # machine sets PYTHONDONTWRITEBYTECODE, for one).
+                           lambda: self.pip_install("--compile-bytecode", "-r", str(LOCK))
+                           if self.uv else self.pip_install("-r", str(LOCK)))
 
     def toolchain(self) -> str:
         """The interpreter and build tools a stage is compiled with: part of its hash."""
