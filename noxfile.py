@@ -508,9 +508,10 @@ def lint(session: nox.Session) -> None:
             session.run(*cython_lint, *files, success_codes=[0, 1])
         elif files:
             session.run(*cython_lint, *files)
-    # stubtest imports the compiled modules: build them into this venv. The packages' stubs are installed with them (py.typed);
-    # hello's is a single-module stub, which mypy never looks for in site-packages
-    # (PEP 561 has no py.typed for it), so it is read from the source folder.
+    # stubtest imports the compiled modules: build them into this venv. The packages'
+    # stubs are installed with them (py.typed); hello's is a single-module stub, which
+    # mypy never looks for in site-packages (PEP 561 has no py.typed for it), so it is
+    # read from the source folder.
     install_requirement_subset(session, ("meson-python", "meson", "ninja", "cython"))
     for stage in STUBTEST_MODULES:
         install_stage_with(session, stage)
