@@ -144,7 +144,11 @@ class WorkshopEnv:
                     # Package caches stay the user's (CACHE_ENV moves XDG_CACHE_HOME
                     # into _build/), so a second clone installs from them in seconds.
                     "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR") or str(USER_CACHE / "uv"),
-                    "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR") or str(USER_CACHE / "pip")}
+                    "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR") or str(USER_CACHE / "pip"),
+                    # This environment is ours: let Python cache bytecode in it even
+                    # where the shell forbids it, or every build recompiles Sphinx,
+                    # Jupyter and matplotlib from source (seconds, every time).
+                    "PYTHONDONTWRITEBYTECODE": ""}
         if not (self.bin / "python").exists():
             with Timed(session, f"creating {self.location.relative_to(ROOT)} ({self.python})"):
                 if self.uv:
@@ -190,10 +194,7 @@ class WorkshopEnv:
                     if line and not line[0].isspace() and not line.startswith("#"))
         self._install_once("requirements", _fingerprint([LOCK]),
                            f"installing {count} locked packages (requirements.lock)",
-                           # Compiled now, so no later run pays for it (this
-                           # machine sets PYTHONDONTWRITEBYTECODE, for one).
-                           lambda: self.pip_install("--compile-bytecode", "-r", str(LOCK))
-                           if self.uv else self.pip_install("-r", str(LOCK)))
+                           lambda: self.pip_install("-r", str(LOCK)))
 
     def toolchain(self) -> str:
         """The interpreter and build tools a stage is compiled with: part of its hash."""
