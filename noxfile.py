@@ -321,7 +321,8 @@ CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.
 
 def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> None:
     """Install only the named packages, at the versions requirements.lock pins."""
-    pins = [line.split(" ;")[0].strip() for line in LOCK.read_text().splitlines()
+    # With their markers: the universal lock may pin one package twice, per Python.
+    pins = [line.strip() for line in LOCK.read_text().splitlines()
             if re.split(r"[=<>!~ ;\[]", line.strip(), maxsplit=1)[0].lower() in names]
     session.install(*pins)
 
