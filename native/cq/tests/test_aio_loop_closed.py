@@ -52,7 +52,7 @@ def test_interpreter_exits_with_pollers_running(cq_server):
             for s in ("iomgr", "callback", "poller_byte", "poller"):
                 c = await cq.aio.connect("127.0.0.1", {cq_server.port}, strategy=s)
                 for i in range(200):
-                    c._channel.call(["PING"], asyncio.get_running_loop().create_future())
+                    c._channels[0].call(["PING"], asyncio.get_running_loop().create_future())
                 clients.append(c)
         loop = asyncio.new_event_loop()
         loop.run_until_complete(main())

@@ -1,4 +1,4 @@
-"""cq.aio.serve: handlers as coroutines on the loop, real peers as clients."""
+"""cq.aio.serve on every strategy: coroutine handlers, real peers as clients."""
 
 import asyncio
 import subprocess
@@ -76,9 +76,9 @@ def test_close_with_a_handler_running():
     run(main())
 
 
-def test_sync_and_thread_loop_are_client_only():
+def test_an_unknown_strategy_is_refused():
     async def main():
-        with pytest.raises(ValueError, match="SyncServer"):
-            await cq.aio.serve("127.0.0.1", 0, handler, strategy="sync")
+        with pytest.raises(ValueError, match="thread_loop"):
+            await cq.aio.serve("127.0.0.1", 0, handler, strategy="threads")
 
     run(main())

@@ -60,8 +60,12 @@ class Client:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 6379, *,
-                 timeout: float | None = 10.0) -> None:
-        self._cq = CompletionQueue()
+                 timeout: float | None = 10.0, queue: CompletionQueue | None = None) -> None:
+        # A queue given by the caller is shared (cq.aio's sync strategy: every
+        # client of a loop on one queue) and stays open after close().
+        self._owns_queue = queue is None
+        self._cq = CompletionQueue() if queue is None else queue
+        self._closed = False
         self.host, self.port = host, port
         self.timeout = timeout
         self.connect_timeout = timeout
@@ -70,8 +74,12 @@ class Client:
         try:
             self._connect()
         except BaseException:
-            self._cq.close()
+            self.close()
             raise
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._cq.closed
 
     def _connect(self) -> Channel:
         tag = object()
@@ -114,7 +122,7 @@ class Client:
         """call(*args), giving another thread ``give_up(ticket)``: if it comes
         before the command is sent, nothing is sent; after, the connection that
         owes the reply is closed."""
-        if self._cq.closed:
+        if self.closed:
             raise RuntimeError("the client is closed")
         tag = object()
         with self._lock:
@@ -125,7 +133,7 @@ class Client:
         try:
             channel.call(args, tag)
         except RuntimeError:
-            if self._cq.closed or channel is self._channel:
+            if self.closed or channel is self._channel:
                 # Not abandoned (abandon() forgets the channel before closing it):
                 # another error, such as the queue inherited across fork().
                 raise
@@ -150,13 +158,36 @@ class Client:
             self.abandon(channel)
 
     def close(self) -> None:
-        self._cq.close()
+        """Close the connection (calls in flight fail with ClosedError) and
+        the queue, unless it was given. Idempotent."""
+        self._closed = True
+        if self._owns_queue:
+            self._cq.close()
+        else:
+            self.abandon()
 
     def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def error_reply(exc: BaseException) -> ReplyError:
+    """The error reply a peer gets when a handler raised: the message on one line."""
+    message = f"ERR {type(exc).__name__}: {exc}"
+    return ReplyError(message.replace("\r", " ").replace("\n", " "))
+
+
+def send_response(call: Any, response: Any) -> None:
+    """Answer a request with a handler's return value (every server's way): a
+    value RESP cannot carry becomes an error reply; a peer that left is ignored."""
+    try:
+        call.respond(response)
+    except (ValueError, TypeError, OverflowError) as exc:
+        call.respond(ReplyError(f"ERR bad response from handler: {exc}"))
+    except (ConnectionError, RuntimeError):
+        pass  # the client left, or the server is closing
 
 
 def _config(*args: bytes) -> list[bytes]:
@@ -212,8 +243,7 @@ class SyncServer:
         try:
             return fn(*args[1:])
         except Exception as exc:  # the peer gets the message, the server goes on
-            message = f"ERR {type(exc).__name__}: {exc}"
-            return ReplyError(message.replace("\r", " ").replace("\n", " "))
+            return error_reply(exc)
 
     def _worker(self) -> None:
         cq, server = self._cq, self._server
@@ -234,13 +264,7 @@ class SyncServer:
                 server.request(object())  # keep one request open per worker
             except RuntimeError:
                 pass
-            response = self._dispatch(event.value)
-            try:
-                event.call.respond(response)
-            except (ValueError, TypeError, OverflowError) as exc:
-                event.call.respond(ReplyError(f"ERR bad response from handler: {exc}"))
-            except (ConnectionError, RuntimeError):
-                pass  # the client left, or we are shutting down
+            send_response(event.call, self._dispatch(event.value))
 
     def serve_forever(self) -> None:
         """Run the workers until shutdown(), then free the queue."""

@@ -1,9 +1,10 @@
 """Drivers: who calls the core's next(), and how the event loop hears of events.
 
-Each driver owns one CompletionQueue, used with asyncio futures as tags, and
+Each driver owns one CompletionQueue, shared by every client and server of its
+loop and strategy (see _shared.py), used with asyncio futures as tags; it
 resolves each future with its Event on the loop that owns the future. Four of
 the six strategies are drivers; ``thread_loop`` runs an ``iomgr`` driver on a
-second loop, and ``sync`` needs none (see _clients.py).
+second loop, and ``sync`` plucks from worker threads (see _clients.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 
 from .._aio import Poller
 from .._cq import OP, SHUTDOWN, TIMEOUT, CompletionQueue, Event
+from ._shared import Shared
 
 
 def resolve(future: asyncio.Future, event: Event) -> None:
@@ -21,23 +23,17 @@ def resolve(future: asyncio.Future, event: Event) -> None:
         future.set_result(event)
 
 
-class Driver:
-    """Base: a queue for one loop; subclasses start and stop the machinery."""
+class Driver(Shared):
+    """Base: a queue for one loop; subclasses start and stop the machinery.
+    stop() fails every operation in flight (their futures get their events),
+    stops the machinery and frees the queue."""
 
     name = ""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        super().__init__(loop)
         self.queue = CompletionQueue()
         self.stopped = False
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """Fail every operation in flight (their futures get their events),
-        stop the machinery and free the queue."""
-        raise NotImplementedError
 
 
 class IomgrDriver(Driver):
@@ -80,7 +76,7 @@ class IomgrDriver(Driver):
         if self._timer is not None:
             self._timer.cancel()
 
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if not self.queue.closed:
             if not self.stopped and hasattr(self, "_fd"):  # started
                 self.queue.shutdown()
@@ -128,7 +124,7 @@ class CallbackDriver(Driver):
                                         name="cq-aio-callback", daemon=True)
         self._thread.start()
 
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if self.queue.closed:
             return
         if not hasattr(self, "_thread"):  # never started
@@ -174,7 +170,7 @@ class PollerDriver(Driver):
             self.stopped = True
             self.loop.remove_reader(self._fd)
 
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if self.queue.closed:
             return
         if not hasattr(self, "_fd"):  # never started

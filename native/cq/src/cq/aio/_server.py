@@ -1,26 +1,78 @@
-"""An asyncio RESP server over the core: handlers are coroutines (or plain
-functions) run as tasks on the loop; the core answers PING and ECHO itself."""
+"""An asyncio RESP server over the core, on any of the six strategies.
+
+The core answers PING and ECHO itself; every other command runs
+``handler(*args)``. Where it runs depends on the strategy, as in the client:
+``iomgr``, ``callback``, ``poller_byte`` and ``poller`` run it as a task on
+the caller's loop, its events brought there by the loop's shared driver;
+``thread_loop`` does the I/O on the loop's second loop and hands each request
+to the caller's loop and its response back (two thread crossings per request);
+``sync`` runs the handler in worker threads (grpc's sync server).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .._cq import OP, ReplyError
-from ._drivers import DRIVERS, Driver
+from ..sync import error_reply, send_response
+from ._clients import LoopThread, SyncWorkers
+from ._drivers import DRIVERS, Driver, IomgrDriver
+from ._shared import acquire, release
 
 Handler = Callable[..., Any]
+Q = TypeVar("Q", Driver, SyncWorkers)  # machinery with a queue
 
-# The strategies a server can run on: those with a driver on the caller's loop.
-SERVER_STRATEGIES = tuple(DRIVERS)
+SERVER_STRATEGIES = ("sync", "iomgr", "callback", "thread_loop", "poller_byte", "poller")
 
 
-class AsyncServer:
+async def run_handler(handler: Handler, args: list[bytes]) -> Any:
+    """The response to one request: the handler's value, awaited if need be,
+    or an error reply for the exception it raised."""
+    try:
+        result = handler(*args)
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as exc:  # the peer gets the message, the server goes on
+        return error_reply(exc)
+    return result
+
+
+async def listen(kind: type[Q], host: str, port: int, builtins: bool) -> tuple[Q, Any]:
+    """The loop's machinery of this kind, and a server listening on its queue."""
+    shared = await acquire(kind)
+    try:
+        return shared, shared.queue.serve(host, port, builtins=builtins)
+    except BaseException:
+        await release(shared)
+        raise
+
+
+class ServerBase:
+    """What every strategy's server offers: ``port``, ``strategy``, ``close()``
+    (stop listening, close every connection, wait for running handlers), and
+    ``async with``."""
+
+    port: int
+    strategy: str
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> ServerBase:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+class AsyncServer(ServerBase):
     """Listens on ``port``; each request runs ``handler(*args)`` (args as bytes)
-    in its own task and the return value is the response (str, bytes, int,
-    None, list, or an exception for an error reply)."""
+    in its own task on the loop, and the return value is the response (str,
+    bytes, int, None, list, or an exception for an error reply)."""
 
     def __init__(self, driver: Driver, server: Any, handler: Handler, strategy: str) -> None:
         self._driver = driver
@@ -29,7 +81,14 @@ class AsyncServer:
         self.strategy = strategy
         self.port: int = server.port
         self._tasks: set[asyncio.Task] = set()
+        self._closed = False
         self._acceptor = driver.loop.create_task(self._accept())
+
+    @classmethod
+    async def start(cls, host: str, port: int, handler: Handler, strategy: str,
+                    builtins: bool) -> AsyncServer:
+        driver, server = await listen(DRIVERS[strategy], host, port, builtins)
+        return cls(driver, server, handler, strategy)
 
     async def _accept(self) -> None:
         loop = self._driver.loop
@@ -47,55 +106,147 @@ class AsyncServer:
             task.add_done_callback(self._tasks.discard)
 
     async def _respond(self, event: Any) -> None:
-        try:
-            result = self._handler(*event.value)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception as exc:  # the peer gets the message, the server goes on
-            message = f"ERR {type(exc).__name__}: {exc}"
-            result = ReplyError(message.replace("\r", " ").replace("\n", " "))
-        try:
-            event.call.respond(result)
-        except (ValueError, TypeError, OverflowError) as exc:
-            event.call.respond(ReplyError(f"ERR bad response from handler: {exc}"))
-        except (ConnectionError, RuntimeError):
-            pass  # the client left, or we are closing
+        send_response(event.call, await run_handler(self._handler, event.value))
 
     async def close(self) -> None:
-        """Stop listening, close every connection, wait for running handlers."""
-        self._server.close()  # the pending request completes with ok=False
-        await self._driver.aclose()
+        if self._closed:
+            return
+        self._closed = True
+        if not self._driver.closed:
+            self._server.close()  # the pending request completes with ok=False
         await self._acceptor
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await release(self._driver)
 
-    async def __aenter__(self) -> AsyncServer:
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+class ThreadLoopServer(ServerBase):
+    """Strategy 4: an iomgr server on the loop's second loop; each request's
+    handler runs on the caller's loop (run_coroutine_threadsafe), its
+    response crosses back to be sent."""
+
+    strategy = "thread_loop"
+
+    def __init__(self, io: LoopThread, inner: AsyncServer) -> None:
+        self._io = io
+        self._inner = inner
+        self.port = inner.port
+        self._closed = False
+
+    @classmethod
+    async def start(cls, host: str, port: int, handler: Handler, builtins: bool
+                    ) -> ThreadLoopServer:
+        io = await acquire(LoopThread)
+        caller = io.loop
+
+        async def on_caller_loop(*args: bytes) -> Any:
+            work = asyncio.run_coroutine_threadsafe(run_handler(handler, list(args)), caller)
+            return await asyncio.wrap_future(work)
+
+        try:
+            inner = await io.submit(AsyncServer.start(host, port, on_caller_loop,
+                                                      IomgrDriver.name, builtins))
+        except BaseException:
+            await release(io)
+            raise
+        return cls(io, inner)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._io.close_and_release(self._inner)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class SyncPoolServer(ServerBase):
+    """Strategy 1: ``workers`` threads each ask the core for a request, pluck
+    it from the loop's shared sync queue, run the handler in the thread and
+    respond: one request in flight per thread, as cq.SyncServer."""
+
+    strategy = "sync"
+
+    def __init__(self, shared: SyncWorkers, server: Any, handler: Handler, workers: int) -> None:
+        self._shared = shared
+        self._server = server
+        self._handler = handler
+        self.port: int = server.port
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"cq-aio-sync-server-{i}",
+                                          daemon=True) for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    @classmethod
+    async def start(cls, host: str, port: int, handler: Handler, builtins: bool,
+                    workers: int) -> SyncPoolServer:
+        shared, server = await listen(SyncWorkers, host, port, builtins)
+        return cls(shared, server, handler, workers)
+
+    def _work(self) -> None:
+        queue, server = self._shared.queue, self._server
+        while True:
+            tag = object()
+            try:
+                server.request(tag)
+                event = queue.pluck(tag)
+            except RuntimeError:
+                return  # the server or the queue closed
+            if event.type != OP or not event.ok:
+                return
+            send_response(event.call, self._run(event.value))
+
+    def _run(self, args: list[bytes]) -> Any:
+        try:
+            result = self._handler(*args)
+            if inspect.isawaitable(result):
+                # A coroutine handler still works here (the same handler serves
+                # on every strategy): it runs on the caller's loop while this
+                # worker waits, as thread_loop does the other way round.
+                result = asyncio.run_coroutine_threadsafe(_awaited(result),
+                                                          self._shared.loop).result()
+        except Exception as exc:  # the peer gets the message, the server goes on
+            return error_reply(exc)
+        return result
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self._shared.closed:
+            self._server.close()  # every thread's pending request fails: they return
+        await asyncio.to_thread(lambda: [thread.join() for thread in self._threads])
+        await release(self._shared)
+
+
+def _unknown_command(*args: bytes) -> ReplyError:
+    name = args[0].decode("utf-8", "replace") if args else ""
+    return ReplyError(f"ERR unknown command '{name}'")
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0, handler: Handler | None = None, *,
-                strategy: str = "poller", builtins: bool = True) -> AsyncServer:
+                strategy: str = "poller", builtins: bool = True, workers: int = 16) -> Any:
     """Start serving on host:port (0: a free port, see ``server.port``).
 
     ``handler(*args)`` answers every command the core does not (PING and ECHO
     with ``builtins``); without one, such commands get an error reply.
+    ``workers`` is the number of handler threads of the ``sync`` strategy.
     """
     if strategy not in SERVER_STRATEGIES:
         raise ValueError(f"a server strategy must be one of {', '.join(SERVER_STRATEGIES)}, "
-                         f"not {strategy!r} (cq.SyncServer is the sync server)")
+                         f"not {strategy!r}")
     if handler is None:
-        def handler(*args: bytes) -> ReplyError:
-            name = args[0].decode("utf-8", "replace") if args else ""
-            return ReplyError(f"ERR unknown command '{name}'")
-    loop = asyncio.get_running_loop()
-    driver = DRIVERS[strategy](loop)
-    try:
-        driver.start()
-        server = driver.queue.serve(host, port, builtins=builtins)
-    except BaseException:
-        await driver.aclose()
-        raise
-    return AsyncServer(driver, server, handler, strategy)
+        handler = _unknown_command
+    if strategy == "sync":
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        return await SyncPoolServer.start(host, port, handler, builtins, workers)
+    if strategy == "thread_loop":
+        return await ThreadLoopServer.start(host, port, handler, builtins)
+    return await AsyncServer.start(host, port, handler, strategy, builtins)
+
+
+__all__ = ["SERVER_STRATEGIES", "AsyncServer", "ServerBase", "SyncPoolServer",
+           "ThreadLoopServer", "serve"]

@@ -27,6 +27,11 @@ class DaemonWorkers:
         self._lock = threading.Lock()
         self._shutdown = False
 
+    def grow(self, size: int) -> None:
+        """Allow up to ``size`` workers (never fewer than now)."""
+        with self._lock:
+            self._size = max(self._size, size)
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
                ) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
