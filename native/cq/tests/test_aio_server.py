@@ -82,3 +82,25 @@ def test_an_unknown_strategy_is_refused():
             await cq.aio.serve("127.0.0.1", 0, handler, strategy="threads")
 
     run(main())
+
+
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_a_plain_handler_answers_and_its_exception_is_an_error_reply(strategy):
+    def plain(*args):
+        if args[0] == b"FAIL":
+            raise ValueError("plain nope")
+        return b"plain " + args[0]
+
+    async def main():
+        async with await cq.aio.serve("127.0.0.1", 0, plain, strategy=strategy) as server:
+            client = await cq.aio.connect("127.0.0.1", server.port, strategy="iomgr")
+            try:
+                replies = await asyncio.gather(*(client.call(b"x%d" % i) for i in range(300)))
+                assert replies == [b"plain x%d" % i for i in range(300)]
+                with pytest.raises(cq.ReplyError, match="ValueError: plain nope"):
+                    await client.call("FAIL")
+                assert await client.call("after") == b"plain after"
+            finally:
+                await client.close()
+
+    run(main())
