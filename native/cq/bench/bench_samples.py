@@ -54,6 +54,7 @@ def summarize(samples: Sequence[Sample]) -> dict:
 
 
 Call = Callable[[], Awaitable[object]]
+STUCK_AFTER = 120.0  # seconds past the end of a sample: a call this late is stuck
 
 
 async def drive(calls: Sequence[Call], seconds: float,
@@ -64,7 +65,8 @@ async def drive(calls: Sequence[Call], seconds: float,
     Every coroutine makes one call first, untimed (connections opened, threads
     started, caches warm), whose reply must pass ``check``.
     """
-    for reply in await asyncio.gather(*(call() for call in calls)):
+    warm = asyncio.gather(*(call() for call in calls))
+    for reply in await asyncio.wait_for(warm, STUCK_AFTER):
         if not check(reply):
             raise RuntimeError(f"unexpected reply {reply!r:.80}")
     latencies = array("q")  # one loop runs every coroutine: appends never race
@@ -81,6 +83,8 @@ async def drive(calls: Sequence[Call], seconds: float,
                 return
 
     started = perf_counter_ns()
-    await asyncio.gather(*(worker(call) for call in calls))
+    # A call that never returns would hang the whole run: fail this sample instead.
+    await asyncio.wait_for(asyncio.gather(*(worker(call) for call in calls)),
+                           seconds + STUCK_AFTER)
     elapsed = (perf_counter_ns() - started) / 1e9
     return Sample.from_latencies(len(latencies) / elapsed, latencies)
