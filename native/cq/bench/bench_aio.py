@@ -7,7 +7,7 @@ loop, any number of calls in flight on each, any command, with every call's
 latency. Strategies are measured repeat by repeat against the same server,
 so noise on the machine slows them alike: compare ratios, not absolute
 figures. ``bench_cq.py`` calls these; run alone this file writes its own
-JSON of ``measure()``: ``--out PATH [--quick]``.
+JSON of ``measure()`` against a redis-server: ``--out PATH [--quick]``.
 """
 
 from __future__ import annotations
@@ -138,15 +138,18 @@ def report(rows: list[dict]) -> None:
 
 
 def main() -> None:
+    import bench_redis
     import benchmeta
-    from bench_cq import server
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for checks")
     args = parser.parse_args()
     seconds, repeats = (0.3, 1) if args.quick else (2.0, 5)
-    with server("cq") as port:
+    binary = bench_redis.binaries()["redis-server"]
+    if binary is None:
+        parser.error("redis-server not found (apt-get install redis-server)")
+    with bench_redis.redis_server(binary) as port:
         rows = measure(port, seconds, repeats)
     report(rows)
     benchmeta.write(args.out, {
