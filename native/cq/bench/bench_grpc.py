@@ -1,4 +1,4 @@
-"""Unary-call throughput of grpcio (sync vs grpc.aio) and plain asyncio streams.
+"""Unary-call throughput and latency of grpcio (sync vs grpc.aio) and plain asyncio streams.
 
 The peers of our core in the talk's chart: a unary echo of 16 bytes on
 loopback, 1 and 16 concurrent calls sharing one channel (or connection).
@@ -24,16 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import subprocess
 import sys
 import threading
 import time
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import grpc.aio
+
+# Its neighbours in bench/, also when a test loads this file by path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_process import announce, child_server
+from bench_samples import Sample, drive
 
 try:
     import uvloop
@@ -67,17 +72,12 @@ def _handler(behaviour) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler("bench.Echo", {"Echo": echo})
 
 
-def _announce(port: int) -> None:
-    # The parent reads the port from our first line: no race on a "free" port.
-    print(port, flush=True)
-
-
 def serve_grpc_sync() -> None:
     server = grpc.server(ThreadPoolExecutor(max_workers=SERVER_THREADS))
     server.add_generic_rpc_handlers((_handler(_echo),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    _announce(port)
+    announce(port)
     server.wait_for_termination()
 
 
@@ -86,7 +86,7 @@ async def serve_grpc_aio() -> None:
     server.add_generic_rpc_handlers((_handler(_echo_async),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    _announce(port)
+    announce(port)
     await server.wait_for_termination()
 
 
@@ -106,7 +106,7 @@ async def _echo_frames(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
 
 async def serve_streams() -> None:
     server = await asyncio.start_server(_echo_frames, "127.0.0.1", 0)
-    _announce(server.sockets[0].getsockname()[1])
+    announce(server.sockets[0].getsockname()[1])
     await server.serve_forever()
 
 
@@ -128,58 +128,32 @@ def serve(kind: str) -> None:
         raise ValueError(f"unknown server kind {kind!r}")
 
 
-@contextmanager
 def server(kind: str, timeout: float = 30.0):
-    """Start one server in its own process; yields its port."""
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", kind],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = _read_line(proc, timeout)
-        if not line.strip().isdigit():
-            proc.kill()
-            raise RuntimeError(f"{kind} server did not start: {line!r}\n{proc.stderr.read()}")
-        yield int(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-
-
-def _read_line(proc: subprocess.Popen, timeout: float) -> str:
-    # readline() alone would block forever on a child that hangs before printing.
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if not lines:
-        proc.kill()
-        raise TimeoutError(f"no port from {proc.args} within {timeout} s")
-    return lines[0]
+    """Start one server in its own process; a context manager yielding its port."""
+    return child_server([sys.executable, str(Path(__file__).resolve()), "--serve", kind],
+                        kind, timeout)
 
 
 # ---------------------------------------------------------------- clients
 
 
-def _grpc_sync_qps(port: int, threads: int, seconds: float) -> float:
-    counts = [0] * threads
+def _grpc_sync_sample(port: int, threads: int, seconds: float) -> Sample:
+    latencies = [array("q") for _ in range(threads)]
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         echo = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
         if echo(PAYLOAD) != PAYLOAD:  # connected and warm
             raise RuntimeError("grpc server did not echo")
-        stop_at = time.perf_counter() + seconds
+        stop_at = time.perf_counter_ns() + int(seconds * 1e9)
 
         def worker(i: int) -> None:
-            n = 0
-            while time.perf_counter() < stop_at:
+            clock, record = time.perf_counter_ns, latencies[i].append
+            while True:
+                start = clock()
                 echo(PAYLOAD)
-                n += 1
-            counts[i] = n
+                end = clock()
+                record(end - start)
+                if end >= stop_at:
+                    return
 
         pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
         started = time.perf_counter()
@@ -187,31 +161,21 @@ def _grpc_sync_qps(port: int, threads: int, seconds: float) -> float:
             t.start()
         for t in pool:
             t.join()
-        return sum(counts) / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+    merged = array("q")
+    for part in latencies:
+        merged.extend(part)
+    return Sample.from_latencies(len(merged) / elapsed, merged)
 
 
-async def _count_calls(call, concurrency: int, seconds: float) -> float:
-    """Calls per second of ``concurrency`` coroutines awaiting ``call()`` in a loop."""
-    if await call() != PAYLOAD:  # connected and warm
-        raise RuntimeError("server did not echo")
-    count = 0
-    stop_at = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal count
-        while time.perf_counter() < stop_at:
-            await call()
-            count += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
+def _is_payload(reply: object) -> bool:
+    return reply == PAYLOAD
 
 
-async def _grpc_aio_qps(port: int, concurrency: int, seconds: float) -> float:
+async def _grpc_aio_sample(port: int, concurrency: int, seconds: float) -> Sample:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         echo = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
-        return await _count_calls(lambda: echo(PAYLOAD), concurrency, seconds)
+        return await drive([lambda: echo(PAYLOAD)] * concurrency, seconds, _is_payload)
 
 
 class FramedClient:
@@ -251,26 +215,46 @@ class FramedClient:
         await self._writer.wait_closed()
 
 
-async def _streams_qps(port: int, concurrency: int, seconds: float) -> float:
+async def _streams_sample(port: int, concurrency: int, seconds: float) -> Sample:
     client = await FramedClient.connect(port)
     try:
-        return await _count_calls(lambda: client.call(PAYLOAD), concurrency, seconds)
+        return await drive([lambda: client.call(PAYLOAD)] * concurrency, seconds, _is_payload)
     finally:
         await client.close()
 
 
+def grpc_sample(client: str, port: int, concurrency: int, seconds: float) -> Sample:
+    """Calls per second and latency of the ``client`` ("sync" or "aio") grpc stack."""
+    if client == "sync":
+        return _grpc_sync_sample(port, concurrency, seconds)
+    if client == "aio":
+        return asyncio.run(_grpc_aio_sample(port, concurrency, seconds))
+    raise ValueError(f"unknown grpc client {client!r}")
+
+
 def grpc_qps(client: str, port: int, concurrency: int, seconds: float) -> float:
     """Calls per second of the ``client`` ("sync" or "aio") grpc stack on ``port``."""
-    if client == "sync":
-        return _grpc_sync_qps(port, concurrency, seconds)
-    if client == "aio":
-        return asyncio.run(_grpc_aio_qps(port, concurrency, seconds))
-    raise ValueError(f"unknown grpc client {client!r}")
+    return grpc_sample(client, port, concurrency, seconds).rate
+
+
+def streams_sample(loop_kind: str, port: int, concurrency: int, seconds: float) -> Sample:
+    """Calls per second and latency of the plain asyncio client on a fresh loop."""
+    return _run_on(loop_kind, _streams_sample, port, concurrency, seconds)
 
 
 def streams_qps(loop_kind: str, port: int, concurrency: int, seconds: float) -> float:
     """Calls per second of the plain asyncio client on a fresh ``loop_kind`` loop."""
-    return _run_on(loop_kind, _streams_qps, port, concurrency, seconds)
+    return streams_sample(loop_kind, port, concurrency, seconds).rate
+
+
+@contextmanager
+def servers():
+    """Every server of this file at once; yields {kind: port}."""
+    with server("grpc-sync") as sync_port, server("grpc-aio") as aio_port, \
+            server("asyncio") as asyncio_port, \
+            (server("uvloop") if "uvloop" in LOOPS else _no_server()) as uvloop_port:
+        yield {"grpc-sync": sync_port, "grpc-aio": aio_port, "asyncio": asyncio_port,
+               "uvloop": uvloop_port}
 
 
 # ---------------------------------------------------------------- the run
@@ -279,32 +263,31 @@ def streams_qps(loop_kind: str, port: int, concurrency: int, seconds: float) -> 
 def measure(seconds: float, repeats: int, concurrencies: tuple[int, ...] = (1, 16)) -> dict:
     """Samples of every grpc pair and every asyncio peer, with each median's
     ratio to the grpc sync -> sync pair's median at the same concurrency."""
-    import benchmeta
+    from bench_samples import summarize
 
-    grpc_samples: dict[tuple[str, str, int], list[float]] = {}
-    loop_samples: dict[tuple[str, int], list[float]] = {}
-    with server("grpc-sync") as sync_port, server("grpc-aio") as aio_port, \
-            server("asyncio") as asyncio_port, \
-            (server("uvloop") if "uvloop" in LOOPS else _no_server()) as uvloop_port:
-        ports = {"sync": sync_port, "aio": aio_port}
-        loop_ports = {"asyncio": asyncio_port, "uvloop": uvloop_port}
+    grpc_samples: dict[tuple[str, str, int], list[Sample]] = {}
+    loop_samples: dict[tuple[str, int], list[Sample]] = {}
+    with servers() as ports:
         for _ in range(repeats):
             for concurrency in concurrencies:
                 for client, server_kind in GRPC_PAIRS:
                     grpc_samples.setdefault((client, server_kind, concurrency), []).append(
-                        grpc_qps(client, ports[server_kind], concurrency, seconds))
+                        grpc_sample(client, ports[f"grpc-{server_kind}"], concurrency, seconds))
                 for loop_kind in LOOPS:
                     loop_samples.setdefault((loop_kind, concurrency), []).append(
-                        streams_qps(loop_kind, loop_ports[loop_kind], concurrency, seconds))
+                        streams_sample(loop_kind, ports[loop_kind], concurrency, seconds))
 
-    grpc_rows = [{"client": c, "server": s, "concurrency": n, "qps": benchmeta.summarize(v)}
+    def row(samples: list[Sample]) -> dict:
+        figures = summarize(samples)
+        return {"qps": figures.pop("per_s"), **figures}
+
+    grpc_rows = [{"client": c, "server": s, "concurrency": n, **row(v)}
                  for (c, s, n), v in grpc_samples.items()]
     baseline = {r["concurrency"]: r["qps"]["median"] for r in grpc_rows
                 if (r["client"], r["server"]) == GRPC_PAIRS[0]}
-    loop_rows = [{"loop": k, "concurrency": n, "qps": benchmeta.summarize(v)}
-                 for (k, n), v in loop_samples.items()]
-    for row in grpc_rows + loop_rows:
-        row["ratio_to_grpc_sync"] = row["qps"]["median"] / baseline[row["concurrency"]]
+    loop_rows = [{"loop": k, "concurrency": n, **row(v)} for (k, n), v in loop_samples.items()]
+    for r in grpc_rows + loop_rows:
+        r["ratio_to_grpc_sync"] = r["qps"]["median"] / baseline[r["concurrency"]]
     return {"grpc_qps": grpc_rows, "asyncio_peers": loop_rows}
 
 

@@ -1,0 +1,135 @@
+"""Issue 10's targets for the poller, each a ratio between two rows of one run.
+
+A target names the sweep, the row measured (numerator), the row it is compared
+with (denominator, or None for an absolute figure), the figure (``per_s``,
+``p50_us``, ``wakeups_per_event``) and the bound. ``evaluate`` reads the rows
+``bench_cq.py`` produced: the ratio of the two medians, and the spread of the
+ratios repeat by repeat (the repeats interleave, so each pair ran side by side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cq.aio
+from bench_servers import STREAMS
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    text: str
+    sweep: str
+    numerator: dict
+    denominator: dict | None
+    figure: str
+    bound: str  # ">=" or "<="
+    threshold: float
+
+
+def _server_targets() -> list[Target]:
+    targets = []
+    for pipeline, threshold in ((1, 1.5), (16, 2.0)):
+        for strategy in cq.aio.SERVER_STRATEGIES:
+            targets.append(Target(
+                f"server_{strategy}_p{pipeline}_vs_streams",
+                f"cq.aio server ({strategy}) vs the asyncio-streams server, "
+                f"redis-benchmark -c 50 -P {pipeline}",
+                "servers", {"peer": f"cq.aio {strategy}", "pipeline": pipeline},
+                {"peer": STREAMS, "pipeline": pipeline}, "per_s", ">=", threshold))
+    for pipeline in (1, 16):
+        targets.append(Target(
+            f"server_poller_p{pipeline}_vs_iomgr",
+            f"cq.aio server: poller vs iomgr, redis-benchmark -c 50 -P {pipeline}",
+            "servers", {"peer": "cq.aio poller", "pipeline": pipeline},
+            {"peer": "cq.aio iomgr", "pipeline": pipeline}, "per_s", ">=", 1.0))
+    return targets
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("poller_vs_iomgr_echo", "poller vs iomgr: 64 calls in flight, ECHO of 16 B",
+           "inflight", {"peer": "poller", "inflight": 64}, {"peer": "iomgr", "inflight": 64},
+           "per_s", ">=", 1.0),
+    Target("poller_vs_iomgr_64k", "poller vs iomgr: 64 calls in flight, 64 KiB replies",
+           "reply_size", {"peer": "poller", "size": 65536}, {"peer": "iomgr", "size": 65536},
+           "per_s", ">=", 1.3),
+    Target("poller_vs_redis_asyncio",
+           "poller vs redis.asyncio (hiredis, pool of 64): 64 calls in flight",
+           "inflight", {"peer": "poller", "inflight": 64},
+           {"peer": "redis.asyncio", "inflight": 64}, "per_s", ">=", 8.0),
+    Target("poller_vs_redis_benchmark",
+           "poller, 64 in flight on one connection, vs redis-benchmark -c 1 -P 64",
+           "inflight", {"peer": "poller", "inflight": 64},
+           {"peer": "redis-benchmark", "inflight": 64}, "per_s", ">=", 0.25),
+    Target("poller_p50_vs_iomgr", "p50 latency, one call in flight: poller vs iomgr",
+           "inflight", {"peer": "poller", "inflight": 1}, {"peer": "iomgr", "inflight": 1},
+           "p50_us", "<=", 1.3),
+    Target("alarms_poller_vs_byte", "a burst of ready alarms to futures: poller vs poller_byte",
+           "alarms", {"peer": "poller"}, {"peer": "poller_byte"}, "per_s", ">=", 1.5),
+    Target("alarms_poller_wakeups", "a burst of ready alarms: poller's loop wake-ups per event",
+           "alarms", {"peer": "poller"}, None, "wakeups_per_event", "<=", 0.001),
+    *_server_targets(),
+)
+
+
+def _find(rows: list[dict], selector: dict) -> dict | None:
+    for row in rows:
+        if all(row.get(key) == value for key, value in selector.items()):
+            return row
+    return None
+
+
+def _runs(row: dict, figure: str) -> list[float | None]:
+    return row.get("runs", {}).get(figure, [])
+
+
+def evaluate(sweeps: dict[str, dict]) -> list[dict]:
+    """Every target with its measured value, spread, and whether it was met."""
+    results = []
+    for target in TARGETS:
+        rows = sweeps.get(target.sweep, {}).get("rows", [])
+        top = _find(rows, target.numerator)
+        bottom = _find(rows, target.denominator) if target.denominator else None
+        result = {"name": target.name, "text": target.text, "sweep": target.sweep,
+                  "figure": target.figure, "bound": target.bound,
+                  "threshold": target.threshold, "numerator": target.numerator,
+                  "denominator": target.denominator}
+        value, per_repeat = _value(top, bottom, target)
+        if value is None:
+            result.update(measured=None, met=None, spread=None, shortfall=None)
+        else:
+            met = value >= target.threshold if target.bound == ">=" else value <= target.threshold
+            # How far from the bound, as a factor: 2.0 means "needs twice as much".
+            shortfall = (target.threshold / value if target.bound == ">=" else
+                         value / target.threshold) if value > 0 else None
+            result.update(measured=value, met=met, shortfall=None if met else shortfall,
+                          spread=[min(per_repeat), max(per_repeat)] if per_repeat else None)
+        results.append(result)
+    return results
+
+
+def _value(top: dict | None, bottom: dict | None,
+           target: Target) -> tuple[float | None, list[float]]:
+    if top is None or top.get(target.figure) is None:
+        return None, []
+    if target.denominator is None:
+        return top[target.figure]["median"], [v for v in _runs(top, target.figure)
+                                             if v is not None]
+    if bottom is None or bottom.get(target.figure) is None:
+        return None, []
+    ratio = top[target.figure]["median"] / bottom[target.figure]["median"]
+    pairs = zip(_runs(top, target.figure), _runs(bottom, target.figure), strict=True)
+    return ratio, [a / b for a, b in pairs if a is not None and b]
+
+
+def report(results: list[dict]) -> None:
+    print("\nIssue 10's targets (this run):")
+    for r in results:
+        if r["measured"] is None:
+            print(f"  [ n/a ] {r['text']}: not measured")
+            continue
+        spread = (f" (repeats {r['spread'][0]:.3g} to {r['spread'][1]:.3g})"
+                  if r["spread"] else "")
+        verdict = "met" if r["met"] else f"MISSED by {r['shortfall']:.2f}x"
+        print(f"  [{'  ok ' if r['met'] else 'short'}] {r['text']}: {r['measured']:.3g} "
+              f"(target {r['bound']} {r['threshold']:g}){spread}: {verdict}")
