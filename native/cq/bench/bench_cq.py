@@ -13,6 +13,8 @@ Sweeps (clients against one redis-server, each in its own process):
 * ``reply_size``: GET of a 16 B, 1 KiB, 64 KiB and 1 MiB value, 64 in flight;
 * ``connections``: 1, 10, 100, 1000 clients on one loop, one call in flight
   each (redis-benchmark: ``-c N``), with the fds and threads each client costs;
+* ``pool``: one client with ``connections=`` 1, 16 and 64 on the loop's shared
+  queue, 64 calls in flight (redis.asyncio: a pool of as many connections);
 * ``alarms``: 100,000 alarms due now delivered to futures by each driver, and
   the loop's wake-ups per event (``bench_alarms.py``);
 * ``servers``: ``redis-benchmark -c 50 -t get`` at ``-P 1`` and ``-P 16``
@@ -62,6 +64,7 @@ class Settings:
     inflight: tuple[int, ...] = (1, 16, 64, 256)
     sizes: tuple[int, ...] = (16, 1024, 65536, 1048576)
     connections: tuple[int, ...] = (1, 10, 100, 1000)
+    pools: tuple[int, ...] = (1, 16, 64)  # connections=N of one client, 64 in flight
     pipelines: tuple[int, ...] = (1, 16)
     talk_inflight: tuple[int, ...] = (1, 16)
     redis_asyncio_pool: int = 64
@@ -242,11 +245,24 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
             functools.partial(peers.redis_benchmark, ("connections", clients), peers.counts,
                               "redis", clients=clients, pipeline=1, command=command)))
 
+    pools = []
+    for pool in s.pools:
+        command = ("ECHO", ECHO)
+        for strategy in cq.aio.STRATEGIES:
+            pools.append(Config({"peer": strategy, "family": "cq.aio", "pool": pool},
+                                ours(strategy, inflight=64, pool=pool, command=command,
+                                     check=echoed)))
+        pools.append(Config({"peer": "redis.asyncio", "family": "redis-py", "pool": pool},
+                            theirs(pool_size=pool, inflight=64, command=command,
+                                   check=echoed)))
+
     return [
         Sweep("inflight", "calls in flight (ECHO of 16 B)", "inflight", inflight),
         Sweep("reply_size", "reply size (GET, 64 calls in flight)", "size", sizes),
         Sweep("connections", "connections on one loop (ECHO of 16 B, 1 in flight each)",
               "connections", connections),
+        Sweep("pool", "one client's pool of connections (ECHO of 16 B, 64 in flight)",
+              "pool", pools),
     ]
 
 
