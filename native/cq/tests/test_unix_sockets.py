@@ -212,6 +212,33 @@ def test_connect_to_a_missing_or_dead_socket_says_why(sock_dir):
     run(main())
 
 
+def test_a_full_listen_backlog_fails_at_once(sock_dir):
+    """A unix connect() to a listener whose backlog is full starts nothing
+    (EAGAIN), unlike TCP's: the connect fails at once, it never hangs."""
+    path = os.path.join(sock_dir, "full.sock")
+    fillers = []
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen(0)
+        try:
+            while True:  # fill the backlog, never accepting
+                filler = socket.socket(socket.AF_UNIX)
+                filler.setblocking(False)
+                try:
+                    filler.connect(path)
+                except BlockingIOError:
+                    filler.close()
+                    break
+                fillers.append(filler)
+                assert len(fillers) < 1000, "the backlog never filled"
+            with pytest.raises(BlockingIOError) as info:
+                cq.Client("unix:" + path)
+            assert info.value.errno == errno.EAGAIN
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 # --- the socket file's life -----------------------------------------------------------
 
 def test_a_stale_socket_file_is_replaced(sock_dir):

@@ -1,7 +1,8 @@
 // server.cc: the server side. A listener (TCP, or a unix socket for a
-// "unix:PATH" host) accepts connections; each connection parses commands, answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands
-// every other command to the application as a CQ_OP_REQUEST event. Responses
-// leave in request order whatever order the application answers in.
+// "unix:PATH" host) accepts connections; each connection parses commands,
+// answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands every other
+// command to the application as a CQ_OP_REQUEST event. Responses leave in
+// request order whatever order the application answers in.
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -318,6 +319,8 @@ update_interest(cq_queue *q, ServerConn *conn)
 // on (connect() is refused), left by a server that died without closing. Not
 // a regular file, not a live server's socket. (redis-server unlinks its
 // unixsocket path unconditionally, taking the address from a running server.)
+// A server of another process caught between its bind() and listen() looks
+// stale too: an instant no probe can tell apart.
 bool
 stale_socket(const sockaddr_storage &addr, unsigned addrlen, const char *path)
 {
@@ -365,8 +368,8 @@ absolute_path(const char *path)
     return std::string(cwd) + "/" + path;
 }
 
-// Unlinks the socket file a server creating itself bound, unless dismissed:
-// every early return of cq_server_create after bind() leaves nothing behind.
+// Unlinks the socket file cq_server_create bound, unless dismissed: every
+// early return (or exception) after bind() leaves nothing behind.
 class UnlinkOnFailure {
   public:
     explicit UnlinkOnFailure(const char *path) noexcept : path_(path) {}
