@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 
@@ -62,6 +63,43 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def wait_for_unix_socket(path: str, timeout: float = 10.0) -> None:
+    """Poll until something accepts connections on the unix socket ``path``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(path)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.02)
+
+
+def start_redis(port: int | None = None, unixsocket: str | None = None) -> subprocess.Popen:
+    """A real redis-server on a loopback ``port``, or only on the unix socket
+    ``unixsocket`` (``--port 0``: no TCP at all); ready when this returns.
+    The caller terminates it."""
+    binary = need_binary("redis-server")
+    listen = (["--port", "0", "--unixsocket", unixsocket] if unixsocket else
+              ["--port", str(port), "--bind", "127.0.0.1"])
+    proc = subprocess.Popen(
+        [binary, *listen, "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        if unixsocket:
+            wait_for_unix_socket(unixsocket)
+        else:
+            wait_for_port(port)
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc
 
 
 class RunningServer:

@@ -1,5 +1,6 @@
-// channel.cc: the client side. One TCP connection; commands are pipelined and
-// their replies, which a RESP server sends in order, complete the calls in order.
+// channel.cc: the client side. One connection (TCP, or a unix socket for a
+// "unix:PATH" host); commands are pipelined and their replies, which a RESP
+// server sends in order, complete the calls in order.
 #include <cerrno>
 #include <memory>
 #include <new>
@@ -146,7 +147,11 @@ try {
     if ((err = cq::open_socket(family, &raw_fd)) != 0)
         return err;
     cq::UniqueFd fd(raw_fd);
-    cq::set_nodelay(fd.get());
+    if (family != AF_UNIX)
+        cq::set_nodelay(fd.get());
+    // A unix socket connects at once or fails at once: ENOENT (no such file),
+    // ECONNREFUSED (nobody listens), EAGAIN (the listener's backlog is full;
+    // unlike TCP nothing was started, so it is a failure, as in libuv).
     int connect_error = 0;
     if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 &&
         errno != EINPROGRESS)

@@ -182,10 +182,20 @@ int cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id)
  * CQ_E_INVALID when the alarm is no longer pending (already fired). */
 int cq_alarm_cancel(cq_queue *q, uint64_t alarm_id) CQ_NOEXCEPT;
 
+/* ----- addresses -------------------------------------------------------------
+ * host is a name or numeric address with a TCP port, or "unix:PATH" for a unix
+ * domain socket: PATH is a file name (relative to the working directory if not
+ * absolute), the port is ignored, and CQ_E_INVALID is returned for an empty
+ * PATH or one too long for sockaddr_un (107 bytes on Linux, 103 on macOS).
+ * TCP_NODELAY is set on TCP sockets only. */
+
 /* ----- client channels ------------------------------------------------------- */
 /* Resolves host (blocks for a name lookup; numeric addresses do not) and starts
  * a non-blocking connect whose result is the CQ_OP_CONNECT event of tag. Calls
- * may be started before it completes; they are sent once connected. */
+ * may be started before it completes; they are sent once connected. A unix
+ * socket connects or fails at once (the event still carries the result):
+ * ENOENT, ECONNREFUSED (nobody listens), or EAGAIN (its listen backlog is
+ * full; nothing was started, so retry later). */
 int cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out) CQ_NOEXCEPT;
 
 /* Sends one command (an array of argc bulk strings) and completes with its
@@ -210,8 +220,16 @@ enum {
  * sent; unsent replies are bounded by cq_limits.max_output, not by pausing
  * reads. See docs/reference/cq.md, "Limits, back-pressure and fork". */
 
-/* Binds and listens (port 0: any free port, see cq_server_port). */
+/* Binds and listens (port 0: any free port, see cq_server_port).
+ * "unix:PATH" creates the socket file PATH (permissions from the umask). A file
+ * already there is replaced only if it is a stale socket: a socket that refuses
+ * a connection because nobody listens (a server that died without closing).
+ * A live server's socket, or any other file, gives EADDRINUSE. Closing the
+ * server (cq_server_destroy, cq_shutdown, cq_destroy) unlinks the file it
+ * created, unless another socket has replaced it since; never in a child of
+ * fork(), where the file belongs to the parent's listener. */
 int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) CQ_NOEXCEPT;
+/* The TCP port the server listens on; 0 for a unix socket. */
 int cq_server_port(cq_server *server) CQ_NOEXCEPT;
 
 /* Asks for the next request: it completes as a CQ_OP_REQUEST event with the

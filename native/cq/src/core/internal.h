@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "cq.h"
@@ -174,7 +175,14 @@ struct ServerConn : IoObject {
 struct cq_server : cq::IoObject {
     cq_queue *q = nullptr;
     unsigned flags = 0;
-    int port = 0;
+    int port = 0;    // 0 for a unix socket
+    int family = 0;  // AF_INET, AF_INET6 or AF_UNIX
+    // A unix socket's file, made absolute so that a chdir() before closing
+    // does not unlink another file; and its identity, so that closing never
+    // removes a socket that someone else has bound at that path since.
+    std::string unix_file;
+    dev_t unix_dev = 0;
+    ino_t unix_ino = 0;
     bool closed = false;
     bool accept_paused = false; // out of file descriptors: see kAcceptRetryFirstNs
     int64_t accept_retry_at = 0;  // when accepting is tried again
@@ -259,7 +267,8 @@ int register_io(cq_queue *q, IoObject *obj, uint32_t interest);
 void set_interest(cq_queue *q, IoObject *obj, uint32_t interest);
 void unregister_io(cq_queue *q, IoObject *obj); // also closes the fd
 
-// Sockets: non-blocking, close-on-exec, and with TCP_NODELAY for small calls.
+// Sockets: non-blocking, close-on-exec, and with TCP_NODELAY for small calls
+// (TCP only: never called on an AF_UNIX socket).
 int open_socket(int family, int *fd);
 void set_nodelay(int fd);
 // Reads what the socket holds, up to a budget per call so one busy connection
@@ -267,6 +276,11 @@ void set_nodelay(int fd);
 int read_some(int fd, Buffer &in, bool *eof);
 // Writes what the kernel takes. 0: all sent or it would block; else an error.
 int write_some(int fd, Buffer &out);
+// The path of a "unix:PATH" host, or nullptr for a TCP host.
+const char *unix_path(const char *host);
+// A host and port as a socket address: "unix:PATH" (port ignored; CQ_E_INVALID
+// for an empty path or one too long for sun_path), else a name or numeric
+// address looked up with getaddrinfo (may block; CQ_E_RESOLVE).
 int resolve(const char *host, int port, bool passive, struct sockaddr_storage *addr,
             unsigned *addrlen, int *family);
 

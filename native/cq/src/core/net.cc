@@ -1,6 +1,7 @@
 // net.cc: socket helpers shared by the channel and the server.
 #include <cerrno>
 #include <cstdio>
+#include <cstddef>
 #include <cstring>
 
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -93,15 +95,50 @@ open_socket(int family, int *out)
 void
 set_nodelay(int fd)
 {
-    // Requests and replies are small and latency-bound: no Nagle delay.
+    // Requests and replies are small and latency-bound: no Nagle delay. TCP
+    // only: callers skip AF_UNIX sockets, which have no Nagle to turn off.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
+
+const char *
+unix_path(const char *host)
+{
+    static const char kPrefix[] = "unix:";
+    if (host && std::strncmp(host, kPrefix, sizeof kPrefix - 1) == 0)
+        return host + sizeof kPrefix - 1;
+    return nullptr;
+}
+
+namespace {
+
+// "unix:PATH" as a sockaddr_un. The path must fit sun_path with its NUL
+// (107 bytes on Linux, 103 on macOS): the kernel would cut a longer one, or
+// refuse it, and a server could then listen on another path than asked.
+int
+resolve_unix(const char *path, sockaddr_storage *addr, unsigned *addrlen, int *family)
+{
+    sockaddr_un un{};
+    size_t len = std::strlen(path);
+    if (len == 0 || len >= sizeof un.sun_path)
+        return CQ_E_INVALID;
+    un.sun_family = AF_UNIX;
+    std::memcpy(un.sun_path, path, len + 1);
+    static_assert(sizeof un <= sizeof *addr, "sockaddr_storage holds a sockaddr_un");
+    std::memcpy(addr, &un, sizeof un);
+    *addrlen = static_cast<unsigned>(offsetof(sockaddr_un, sun_path) + len + 1);
+    *family = AF_UNIX;
+    return 0;
+}
+
+} // namespace
 
 int
 resolve(const char *host, int port, bool passive, sockaddr_storage *addr, unsigned *addrlen,
         int *family)
 {
+    if (const char *path = unix_path(host))
+        return resolve_unix(path, addr, addrlen, family); // the port is ignored
     if (port < 0 || port > 65535)
         return CQ_E_INVALID;
     char service[8];

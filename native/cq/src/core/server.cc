@@ -1,9 +1,11 @@
-// server.cc: the server side. A listener accepts connections; each connection
-// parses commands, answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands
-// every other command to the application as a CQ_OP_REQUEST event. Responses
-// leave in request order whatever order the application answers in.
+// server.cc: the server side. A listener (TCP, or a unix socket for a
+// "unix:PATH" host) accepts connections; each connection parses commands,
+// answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands every other
+// command to the application as a CQ_OP_REQUEST event. Responses leave in
+// request order whatever order the application answers in.
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -14,6 +16,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -312,6 +315,95 @@ update_interest(cq_queue *q, ServerConn *conn)
     set_interest(q, conn, want);
 }
 
+// True when the socket file at path is stale: a socket that nobody listens
+// on (connect() is refused), left by a server that died without closing. Not
+// a regular file, not a live server's socket. (redis-server unlinks its
+// unixsocket path unconditionally, taking the address from a running server.)
+// A server of another process caught between its bind() and listen() looks
+// stale too: an instant no probe can tell apart.
+bool
+stale_socket(const sockaddr_storage &addr, unsigned addrlen, const char *path)
+{
+    struct stat st {};
+    if (::lstat(path, &st) < 0)
+        return errno == ENOENT; // gone since bind(): binding again may work
+    if (!S_ISSOCK(st.st_mode))
+        return false;
+    int raw = -1;
+    if (open_socket(AF_UNIX, &raw) != 0)
+        return false;
+    UniqueFd probe(raw);
+    if (::connect(probe.get(), reinterpret_cast<const sockaddr *>(&addr), addrlen) == 0)
+        return false; // it answered: someone listens
+    return errno == ECONNREFUSED || errno == ENOENT; // EAGAIN: a full backlog, alive
+}
+
+// Binds a unix listener at path, replacing a stale socket file (see
+// stale_socket). 0 or an errno (EADDRINUSE: a live server or another file).
+int
+bind_unix(int fd, const sockaddr_storage &addr, unsigned addrlen, const char *path)
+{
+    const sockaddr *sa = reinterpret_cast<const sockaddr *>(&addr);
+    if (::bind(fd, sa, addrlen) == 0)
+        return 0;
+    int err = errno;
+    if (err != EADDRINUSE || !stale_socket(addr, addrlen, path))
+        return err;
+    if (::unlink(path) < 0 && errno != ENOENT)
+        return EADDRINUSE;
+    // Once: a server that binds the path in between keeps it (EADDRINUSE).
+    return ::bind(fd, sa, addrlen) == 0 ? 0 : errno;
+}
+
+// The path a unix server unlinks when it closes, made absolute now: the
+// process may chdir() before then. Relative if the working directory is gone.
+std::string
+absolute_path(const char *path)
+{
+    if (path[0] == '/')
+        return path;
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr)
+        return path;
+    return std::string(cwd) + "/" + path;
+}
+
+// Unlinks the socket file cq_server_create bound, unless dismissed: every
+// early return (or exception) after bind() leaves nothing behind.
+class UnlinkOnFailure {
+  public:
+    explicit UnlinkOnFailure(const char *path) noexcept : path_(path) {}
+    ~UnlinkOnFailure()
+    {
+        if (path_)
+            ::unlink(path_);
+    }
+    UnlinkOnFailure(const UnlinkOnFailure &) = delete;
+    UnlinkOnFailure &operator=(const UnlinkOnFailure &) = delete;
+    void dismiss() noexcept
+    {
+        path_ = nullptr;
+    }
+
+  private:
+    const char *path_;
+};
+
+// Locked. Removes a closing unix server's socket file, if it is still the
+// one it bound (a server started since at that path keeps its own). Never in
+// a child of fork(): the file belongs to the parent's listener.
+void
+remove_unix_file(cq_queue *q, cq_server *server)
+{
+    if (server->unix_file.empty() || forked(q))
+        return;
+    const char *file = server->unix_file.c_str();
+    struct stat st {};
+    if (::lstat(file, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == server->unix_dev &&
+        st.st_ino == server->unix_ino)
+        ::unlink(file);
+}
+
 } // namespace
 
 void
@@ -345,7 +437,8 @@ listener_ready(cq_queue *q, cq_server *server, uint32_t)
         }
         UniqueFd owned(fd);
         server->accept_backoff = 0;
-        set_nodelay(fd);
+        if (server->family != AF_UNIX)
+            set_nodelay(fd);
         std::unique_ptr<ServerConn> conn(new ServerConn());
         conn->fd = fd;
         conn->kind = IoKind::ServerConn;
@@ -422,6 +515,7 @@ server_close(cq_queue *q, cq_server *server, int error)
     if (server->closed)
         return;
     server->closed = true;
+    remove_unix_file(q, server); // before the listener closes: no one connects to a dead file
     unregister_io(q, server);
     std::vector<ServerConn *> conns(server->conns.begin(), server->conns.end());
     for (ServerConn *conn : conns)
@@ -452,15 +546,32 @@ try {
     if ((err = cq::open_socket(family, &raw_fd)) != 0)
         return err;
     cq::UniqueFd fd(raw_fd);
-    int one = 1;
-    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0 ||
-        ::listen(fd.get(), 1024) < 0)
+    const char *path = cq::unix_path(host);
+    int bound_port = 0;
+    if (family == AF_UNIX) {
+        if ((err = cq::bind_unix(fd.get(), addr, addrlen, path)) != 0)
+            return err;
+    } else {
+        int one = 1;
+        setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), addrlen) < 0)
+            return errno;
+    }
+    cq::UnlinkOnFailure created(family == AF_UNIX ? path : nullptr);
+    if (::listen(fd.get(), 1024) < 0)
         return errno;
-    socklen_t len = sizeof addr;
-    getsockname(fd.get(), reinterpret_cast<sockaddr *>(&addr), &len);
-    int bound_port = family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
+    std::string unix_file;
+    struct stat st {};
+    if (family == AF_UNIX) {
+        unix_file = cq::absolute_path(path);
+        if (::stat(path, &st) < 0)
+            return errno;
+    } else {
+        socklen_t len = sizeof addr;
+        getsockname(fd.get(), reinterpret_cast<sockaddr *>(&addr), &len);
+        bound_port = family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
                                         : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+    }
 
     if (cq::forked(q))
         return CQ_E_FORKED;
@@ -473,6 +584,10 @@ try {
     server->kind = cq::IoKind::Listener;
     server->flags = flags;
     server->port = bound_port;
+    server->family = family;
+    server->unix_file = std::move(unix_file);
+    server->unix_dev = st.st_dev;
+    server->unix_ino = st.st_ino;
     if ((err = cq::register_io(q, server.get(), cq::kReadable)) != 0)
         return err;
     try {
@@ -483,6 +598,7 @@ try {
         throw;
     }
     fd.release(); // the server owns it now
+    created.dismiss(); // and its socket file: server_close removes it
     *out = server.release();
     return CQ_OK;
 } catch (...) { // see CQ_NOEXCEPT in cq.h

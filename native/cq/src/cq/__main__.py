@@ -4,7 +4,8 @@ Exit codes: 0 success; 1 the call failed (error reply, refused or lost
 connection, timeout); 2 bad arguments (argparse's convention).
 
 Both sub-commands default to DEFAULT_PORT, so ``serve`` in one terminal and ``call``
-in another find each other with no option at all.
+in another find each other with no option at all. ``--host unix:PATH`` uses a
+unix domain socket instead (``--port`` is then ignored).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._cq import ReplyError
-from .sync import Client, SyncServer
+from .sync import Client, SyncServer, address_of
 
 # One port for both sides. Not 6379: a learner's own redis-server usually listens
 # there, and `serve` would fail or `call` would reach redis instead of us. Not 7000
@@ -72,9 +73,12 @@ def serve(args: argparse.Namespace) -> int:
     try:
         server = SyncServer(args.host, args.port, threads=args.threads)
     except OSError as exc:
-        print(f"cq serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(f"cq serve: cannot listen on {address_of(args.host, args.port)}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a bad --host: a unix path too long, a NUL byte
+        print(f"cq serve: {exc}", file=sys.stderr)
+        return 2
     # The signal handler only calls the core's shutdown (no I/O, no waiting);
     # the workers run in threads so the main thread is free to receive signals.
     def stop(signum: int, frame: object) -> None:
@@ -82,7 +86,7 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    print(f"cq: serving RESP on {args.host}:{server.port} (Ctrl-C to stop)", flush=True)
+    print(f"cq: serving RESP on {server.address} (Ctrl-C to stop)", flush=True)
     thread = threading.Thread(target=server.serve_forever, name="cq-serve")
     thread.start()
     while thread.is_alive():
@@ -96,8 +100,12 @@ def call(args: argparse.Namespace) -> int:
         client = Client(args.host, args.port, timeout=args.timeout)
     except (OSError, TimeoutError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        print(f"cq call: cannot connect to {args.host}:{args.port}: {reason}", file=sys.stderr)
+        print(f"cq call: cannot connect to {address_of(args.host, args.port)}: {reason}",
+              file=sys.stderr)
         return 1
+    except ValueError as exc:  # a bad --host: a unix path too long, a NUL byte
+        print(f"cq call: {exc}", file=sys.stderr)
+        return 2
     with client:
         try:
             reply = client.call(*args.command)
@@ -119,7 +127,8 @@ def parser() -> argparse.ArgumentParser:
     s = commands.add_parser("serve", help="serve RESP (PING, ECHO) until Ctrl-C",
                             description="Serve RESP until SIGINT/SIGTERM. PING and ECHO are "
                                         "answered by the core; try redis-cli -p PORT PING.")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to bind, or unix:PATH for a unix socket (default 127.0.0.1)")
     s.add_argument("--port", type=_port, default=DEFAULT_PORT,
                    help=f"port (default {DEFAULT_PORT}; 0: any free port)")
     s.add_argument("--threads", type=int, default=1, help="Python worker threads (default 1)")
@@ -127,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("call", help="send one command and print its reply",
                             description="Send one command, e.g. ECHO hi, and print the reply.")
-    c.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
+    c.add_argument("--host", default="127.0.0.1",
+                   help="server address, or unix:PATH for a unix socket (default 127.0.0.1)")
     c.add_argument("--port", type=_port, default=DEFAULT_PORT,
                    help=f"server port (default {DEFAULT_PORT}, serve's; redis-server: 6379)")
     c.add_argument("--timeout", type=_timeout, default=10.0, help="seconds to wait (default 10)")

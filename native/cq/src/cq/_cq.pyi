@@ -74,9 +74,11 @@ class CompletionQueue:
     def next_alarm(self) -> float | None:
         """Seconds until the earliest alarm, or None."""
     def alarm(self, timeout: float, tag: Any) -> Alarm: ...
-    def connect(self, host: str | bytes, port: int, tag: Any) -> Channel: ...
+    def connect(self, host: str | bytes, port: int, tag: Any) -> Channel:
+        """host "unix:PATH": a unix socket; the port (any int) is ignored."""
     def serve(self, host: str | bytes = "127.0.0.1", port: int = 0, *,
-              builtins: bool = True) -> Server: ...
+              builtins: bool = True) -> Server:
+        """host "unix:PATH": a unix socket, removed on close; port ignored."""
     def shutdown(self) -> None:
         """Refuse new operations, fail the in-flight ones; any thread."""
     def close(self) -> None:
@@ -103,7 +105,11 @@ class Server:
     """Made by CompletionQueue.serve(); close() is idempotent."""
 
     @property
-    def port(self) -> int: ...
+    def port(self) -> int:
+        """0 for a unix socket."""
+    @property
+    def path(self) -> str | None:
+        """The unix socket's path, or None for TCP."""
     def request(self, tag: Any) -> None:
         """The next command completes the REQUEST event of tag."""
     def close(self) -> None: ...

@@ -26,6 +26,21 @@ from ._cq import (
 
 Handler = Callable[..., Any]
 
+UNIX_PREFIX = "unix:"  # a host "unix:/run/x.sock" is a unix domain socket
+
+
+def address_of(host: str | bytes, port: int) -> str:
+    """How messages name an address: "unix:PATH" as given (its port is
+    ignored), else "host:port"."""
+    text = host if isinstance(host, str) else host.decode("utf-8", "backslashreplace")
+    return text if text.startswith(UNIX_PREFIX) else f"{text}:{port}"
+
+
+def unix_path_of(host: str | bytes) -> str | None:
+    """The path of a "unix:PATH" host, or None for a TCP host."""
+    text = host if isinstance(host, str) else host.decode("utf-8", "surrogateescape")
+    return text[len(UNIX_PREFIX):] if text.startswith(UNIX_PREFIX) else None
+
 
 def reply_of(event: Event) -> Any:
     """The value a call returns for its event, or the exception it raises (shared
@@ -50,7 +65,8 @@ class Ticket:
 
 
 class Client:
-    """A blocking RESP client, safe to share between threads.
+    """A blocking RESP client, safe to share between threads. ``host`` may be
+    "unix:PATH" for a unix domain socket (``port`` is then ignored).
 
     A call whose reply does not come in time (``timeout``) or whose caller
     gives up on it (``abandon()``) closes the connection: RESP replies carry no
@@ -67,6 +83,7 @@ class Client:
         self._cq = CompletionQueue() if queue is None else queue
         self._closed = False
         self.host, self.port = host, port
+        self.address = address_of(host, port)
         self.timeout = timeout
         self.connect_timeout = timeout
         self._lock = threading.Lock()  # guards _channel: one connect at a time
@@ -89,9 +106,15 @@ class Client:
             channel.close()  # a pending connect completes now, releasing its tag
             if event.type == TIMEOUT:
                 self._cq.pluck(tag, 0)
-                raise TimeoutError(f"connecting to {self.host}:{self.port} took more than "
+                raise TimeoutError(f"connecting to {self.address} took more than "
                                    f"{self.connect_timeout} s")
-            raise event.exception() if event.type == OP else RuntimeError("the client is closed")
+            if event.type != OP:
+                raise RuntimeError("the client is closed")
+            error = event.exception()
+            path = unix_path_of(self.host)
+            if path is not None and isinstance(error, OSError) and error.filename is None:
+                error.filename = path  # "No such file or directory: '/run/x.sock'"
+            raise error
         self._channel = channel
         return channel
 
@@ -205,6 +228,9 @@ class SyncServer:
     every other command is dispatched to the handler registered for its name,
     in one of ``threads`` worker threads. ``serve_forever`` returns after
     ``shutdown()``, which is safe from any thread or a signal handler.
+
+    ``host`` "unix:PATH" listens on a unix domain socket (``port`` ignored,
+    ``self.port`` 0, ``self.path`` the path); closing removes the file.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, threads: int = 1,
@@ -218,7 +244,9 @@ class SyncServer:
             self._cq.close()
             raise
         self.host = host
-        self.port: int = self._server.port
+        self.port: int = self._server.port  # 0 for a unix socket
+        self.path: str | None = self._server.path  # the unix socket's, else None
+        self.address = address_of(host, self.port)
         self.threads = threads
         self.handlers: dict[bytes, Handler] = {b"CONFIG": _config}
 

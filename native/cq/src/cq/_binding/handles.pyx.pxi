@@ -108,6 +108,7 @@ cdef class Server(NativeHandle):
     """A listening socket; request() asks for the next command that arrives."""
 
     cdef cq_server *_server
+    cdef object _path  # str: the unix socket's path; None for TCP
 
     _factory = "CompletionQueue.serve()"
     _warn_unclosed = True
@@ -131,8 +132,15 @@ cdef class Server(NativeHandle):
 
     @property
     def port(self):
+        """The TCP port it listens on; 0 for a unix socket."""
         self._ensure_alive()
         return cq_server_port(self._server)
+
+    @property
+    def path(self):
+        """The path of the unix socket it listens on (as given after "unix:"),
+        or None for TCP. Known after close() too: the file is gone by then."""
+        return self._path
 
     def request(self, tag):
         """The next command completes a REQUEST event of ``tag``: its value is the

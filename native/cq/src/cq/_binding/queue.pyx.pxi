@@ -208,20 +208,21 @@ cdef class CompletionQueue(NativeHandle):
         alarm._id = alarm_id
         return alarm
 
-    def connect(self, host, int port, tag):
+    def connect(self, host, port, tag):
         """Open a client connection; its CONNECT event carries ``tag``. Calls may
-        be started at once: they are sent when the connection is up."""
+        be started at once: they are sent when the connection is up.
+        ``host`` "unix:PATH" connects to a unix socket (``port`` is ignored)."""
         cdef bytes host_b = host_arg(host)
         cdef const char *c_host = host_b
         cdef cq_channel *ch = NULL
         cdef int rc
+        cdef int c_port = port_arg(host_b, port)
         cdef Channel channel = Channel.__new__(Channel)
-        check_port(port)
         self._enter()
         Py_INCREF(tag)
         try:
             with nogil:  # may block in a name lookup
-                rc = cq_channel_create(self._q, c_host, port, <void *>tag, &ch)
+                rc = cq_channel_create(self._q, c_host, c_port, <void *>tag, &ch)
             if rc != CQ_OK:
                 Py_DECREF(tag)
                 raise error_for(rc)
@@ -231,25 +232,28 @@ cdef class CompletionQueue(NativeHandle):
         channel._cq = self
         return channel
 
-    def serve(self, host="127.0.0.1", int port=0, *, bint builtins=True):
-        """Listen on host:port (0: any free port). With ``builtins`` the core
-        answers PING and ECHO itself; every other command is a request."""
+    def serve(self, host="127.0.0.1", port=0, *, bint builtins=True):
+        """Listen on host:port (0: any free port), or on the unix socket of a
+        "unix:PATH" host (``port`` ignored; the file is removed on close). With
+        ``builtins`` the core answers PING and ECHO itself; every other command
+        is a request."""
         cdef bytes host_b = host_arg(host)
         cdef const char *c_host = host_b
         cdef cq_server *server = NULL
         cdef unsigned flags = CQ_SERVER_BUILTINS if builtins else 0
         cdef int rc
+        cdef int c_port = port_arg(host_b, port)
         cdef Server result = Server.__new__(Server)
-        check_port(port)
         self._enter()
         try:
             with nogil:
-                rc = cq_server_create(self._q, c_host, port, flags, &server)
+                rc = cq_server_create(self._q, c_host, c_port, flags, &server)
             check(rc)
         finally:
             self._leave()
         result._server = server
         result._cq = self
+        result._path = unix_path_of(host_b)
         return result
 
     def shutdown(self):

@@ -58,12 +58,28 @@ cdef int py_to_value(object obj, cq_value *v, int depth) except -1:
     return 0
 
 
+cdef extern from *:
+    """
+    #include <sys/un.h>
+    /* The longest path a unix socket address holds, its NUL aside (see cq.h). */
+    #define CQ_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+    """
+    const size_t CQ_UNIX_PATH_MAX
+
+# A host that starts with this names a unix domain socket: "unix:/run/x.sock".
+UNIX_PREFIX = "unix:"
+
+
 cdef bytes host_arg(object host):
     """A host name for the core: str or bytes, without the NUL that would cut
-    the C string short (CPython refuses those too)."""
+    the C string short (CPython refuses those too). A "unix:PATH" str is
+    encoded as os.fsencode encodes file names."""
     cdef bytes data
     if isinstance(host, str):
-        data = (<str>host).encode("utf-8")
+        if (<str>host).startswith(UNIX_PREFIX):
+            data = os.fsencode(host)
+        else:
+            data = (<str>host).encode("utf-8")
     elif isinstance(host, bytes):
         data = host
     else:
@@ -73,10 +89,39 @@ cdef bytes host_arg(object host):
     return data
 
 
+cdef object unix_path_of(bytes host):
+    """The path of a "unix:PATH" host (str, as os.fsdecode gives it), or None."""
+    if host.startswith(b"unix:"):
+        return os.fsdecode(host[5:])
+    return None
+
+
 cdef int check_port(int port) except -1:
     if port < 0 or port > 65535:
         raise ValueError(f"port must be 0-65535, not {port}")
     return 0
+
+
+cdef int port_arg(bytes host, object port) except -1:
+    """The port to hand the core with ``host``. A "unix:PATH" host ignores its
+    port: any int is accepted (anything else is a TypeError, as for TCP), and
+    its path is checked here, so that the ValueError says what is wrong where
+    the core would only say "invalid argument"."""
+    cdef int value
+    cdef Py_ssize_t length
+    if host.startswith(b"unix:"):
+        PyNumber_Index(port)
+        length = len(host) - 5
+        if length == 0:
+            raise ValueError("a unix socket address needs a path: 'unix:/path/to.sock'")
+        if <size_t>length > CQ_UNIX_PATH_MAX:
+            raise ValueError(f"unix socket path too long: {length} bytes, at most "
+                             f"{CQ_UNIX_PATH_MAX} fit in a sockaddr_un "
+                             f"({unix_path_of(host)!r})")
+        return 0
+    value = port  # TypeError, or OverflowError out of C int range
+    check_port(value)
+    return value
 
 
 cdef bytes as_arg(object arg):
