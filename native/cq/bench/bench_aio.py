@@ -62,10 +62,10 @@ def _count(folder: str) -> int:
 
 
 async def _open_clients(port: int, strategy: str, clients: int, workers: int,
-                        deadline: float, pool: int = 1) -> list:
+                        deadline: float, pool: int = 1, host: str = "127.0.0.1") -> list:
     """``clients`` connections, opened concurrently, all within ``deadline`` seconds
     (else every one opened so far is closed and TooSlowToConnect raised)."""
-    tasks = [asyncio.ensure_future(cq.aio.connect("127.0.0.1", port, strategy=strategy,
+    tasks = [asyncio.ensure_future(cq.aio.connect(host, port, strategy=strategy,
                                                   workers=workers, connections=pool))
              for _ in range(clients)]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
@@ -86,9 +86,10 @@ async def _open_clients(port: int, strategy: str, clients: int, workers: int,
 
 async def _sample(port: int, strategy: str, clients: int, inflight: int,
                   command: tuple, seconds: float, check, connect_deadline: float,
-                  pool: int) -> Sample:
+                  pool: int, host: str) -> Sample:
     fds, threads = _count("/proc/self/fd"), _count("/proc/self/task")
-    opened = await _open_clients(port, strategy, clients, inflight, connect_deadline, pool)
+    opened = await _open_clients(port, strategy, clients, inflight, connect_deadline, pool,
+                                 host)
     try:
         calls = [functools.partial(client.call, *command)
                  for client in opened for _ in range(inflight)]
@@ -104,13 +105,14 @@ async def _sample(port: int, strategy: str, clients: int, inflight: int,
 def sample(port: int, strategy: str, *, clients: int = 1, inflight: int = 1,
            command: tuple = ("ECHO", PAYLOAD), seconds: float = 1.0,
            check=lambda reply: True, connect_deadline: float = 60.0,
-           pool: int = 1) -> Sample:
+           pool: int = 1, host: str = "127.0.0.1") -> Sample:
     """Calls per second and latency of ``clients`` clients on one fresh loop, each
     of ``pool`` connections (``connections=``) and with ``inflight`` coroutines
     calling ``command``; also the fds and OS threads each client added (the
-    loop's machinery is shared: ``sync`` has up to ``inflight`` workers in all)."""
+    loop's machinery is shared: ``sync`` has up to ``inflight`` workers in all);
+    ``host`` may be ``unix:PATH`` (the port is then ignored)."""
     return asyncio.run(_sample(port, strategy, clients, inflight, command, seconds, check,
-                               connect_deadline, pool))
+                               connect_deadline, pool, host))
 
 
 def measure(port: int, seconds: float, repeats: int,

@@ -13,6 +13,8 @@ Sweeps (clients against one redis-server, each in its own process):
 * ``reply_size``: GET of a 16 B, 1 KiB, 64 KiB and 1 MiB value, 64 in flight;
 * ``connections``: 1, 10, 100, 1000 clients on one loop, one call in flight
   each (redis-benchmark: ``-c N``), with the fds and threads each client costs;
+* ``transport``: TCP loopback against the same redis-server's unix socket
+  (``host="unix:PATH"``), 64 calls in flight on one connection;
 * ``pool``: one client with ``connections=`` 1, 16 and 64 on the loop's shared
   queue, 64 calls in flight (redis.asyncio: a pool of as many connections);
 * ``alarms``: 100,000 alarms due now delivered to futures by each driver, and
@@ -37,6 +39,7 @@ import functools
 import os
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -155,6 +158,7 @@ class Peers:
         self.settings = settings
         self.binaries = bench_redis.binaries()
         self.ports: dict[str, int] = {}
+        self.unixsocket = ""  # redis-server's unix socket, once it runs
         self.counts = bench_redis.RequestCounts(settings.seconds)
         self.server_counts = bench_redis.RequestCounts(settings.server_seconds)
 
@@ -256,6 +260,15 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
                             theirs(pool_size=pool, inflight=64, command=command,
                                    check=echoed)))
 
+    transports = []
+    for transport in ("tcp", "unix"):
+        command = ("ECHO", ECHO)
+        for strategy in cq.aio.STRATEGIES:
+            host = "127.0.0.1" if transport == "tcp" else "unix:" + peers.unixsocket
+            transports.append(Config(
+                {"peer": strategy, "family": "cq.aio", "transport": transport},
+                ours(strategy, inflight=64, host=host, command=command, check=echoed)))
+
     return [
         Sweep("inflight", "calls in flight (ECHO of 16 B)", "inflight", inflight),
         Sweep("reply_size", "reply size (GET, 64 calls in flight)", "size", sizes),
@@ -263,6 +276,8 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
               "connections", connections),
         Sweep("pool", "one client's pool of connections (ECHO of 16 B, 64 in flight)",
               "pool", pools),
+        Sweep("transport", "TCP loopback or a unix socket (ECHO of 16 B, 64 in flight)",
+              "transport", transports),
     ]
 
 
@@ -395,8 +410,10 @@ def main() -> None:
     load = {"start": list(os.getloadavg()), "sweeps": {}}
 
     with ExitStack() as stack:
+        peers.unixsocket = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()),
+                                        "redis.sock")
         port = peers.ports["redis"] = stack.enter_context(
-            bench_redis.redis_server(peers.binaries["redis-server"]))
+            bench_redis.redis_server(peers.binaries["redis-server"], peers.unixsocket))
         bench_redis.preset(port, {_reply_key(size): b"v" * size for size in settings.sizes})
         sweeps = [*client_sweeps(peers), alarm_sweep(peers), server_sweep(peers),
                   grpc_sweep(peers)]

@@ -42,11 +42,13 @@ def version(binary: str | None) -> str | None:
 
 
 @contextmanager
-def redis_server(binary: str) -> Iterator[int]:
-    """A redis-server on a free loopback port, without persistence; yields the port."""
+def redis_server(binary: str, unixsocket: str | None = None) -> Iterator[int]:
+    """A redis-server on a free loopback port (and on ``unixsocket`` too, if
+    given), without persistence; yields the port."""
     port = free_port()
+    unix = ["--unixsocket", unixsocket] if unixsocket else []
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        [binary, "--port", str(port), "--bind", "127.0.0.1", *unix, "--save", "",
          "--appendonly", "no", "--protected-mode", "no", "--maxclients", "4000"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -140,7 +140,7 @@ def test_redis_cli_talks_to_the_aio_server(sock_dir, strategy):
     async def main():
         async with await cq.aio.serve("unix:" + path, 12345, aio_handler,
                                       strategy=strategy) as server:
-            assert server.port == 0
+            assert server.port == 0 and server.path == os.path.abspath(path)
             assert await asyncio.to_thread(redis_cli, path, "ADD", "40", "2") == "42"
             assert await asyncio.to_thread(redis_cli, path, "ECHO", "hi") == "hi"
             client = await cq.aio.connect("unix:" + path, strategy=strategy)

@@ -56,7 +56,8 @@ class ServerBase:
     (stop listening, close every connection, wait for running handlers), and
     ``async with``."""
 
-    port: int
+    port: int  # 0 for a unix socket
+    path: str | None  # the unix socket's path, None for TCP
     strategy: str
 
     async def close(self) -> None:
@@ -89,6 +90,7 @@ class AsyncServer(ServerBase):
         self._handler = handler
         self.strategy = strategy
         self.port: int = server.port
+        self.path = server.path
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
         self._open_requests = 0
@@ -166,7 +168,7 @@ class ThreadLoopServer(ServerBase):
     def __init__(self, io: LoopThread, inner: AsyncServer) -> None:
         self._io = io
         self._inner = inner
-        self.port = inner.port
+        self.port, self.path = inner.port, inner.path
         self._closed = False
 
     @classmethod
@@ -209,6 +211,7 @@ class SyncPoolServer(ServerBase):
         self._server = server
         self._handler = handler
         self.port: int = server.port
+        self.path = server.path
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"cq-aio-sync-server-{i}",
                                           daemon=True) for i in range(workers)]
