@@ -245,6 +245,15 @@ void cq_server_destroy(cq_server *server) CQ_NOEXCEPT;
  * kept; on any other result it is freed. */
 int cq_call_respond(cq_call *call, const cq_value *response) CQ_NOEXCEPT;
 
+/* Hold back the socket writes of cq_call_respond until cq_uncork, so that a
+ * caller answering a burst of requests (one wake-up's worth) sends each
+ * connection's responses in one write instead of one each. Nested: writes
+ * resume when every cq_cork has had its cq_uncork. Any thread; responses stay
+ * in order, and the bytes are already queued, so nothing is lost if the
+ * connection closes meanwhile. */
+void cq_cork(cq_queue *q) CQ_NOEXCEPT;
+void cq_uncork(cq_queue *q) CQ_NOEXCEPT;
+
 /* Frees a call without responding: the peer gets an error reply instead. */
 void cq_call_destroy(cq_call *call) CQ_NOEXCEPT;
 

@@ -221,6 +221,8 @@ struct cq_queue {
     bool polling = false;    // one thread holds the poller role
     bool driving = false;    // that thread is handling readiness under the lock
     bool shutdown = false;
+    unsigned corked = 0;                 // cq_cork depth: responses wait for cq_uncork
+    std::vector<uint64_t> corked_conns;  // server connections with responses held back
     uint64_t generation = cq::fork_generation(); // see fork.h
     bool orphan = false; // being freed in a child of fork: the epoll set is the parent's
     cq_limits limits{};

@@ -682,14 +682,49 @@ try {
         slot.bytes = std::move(bytes);
         cq::collect_ready(conn);
         result = CQ_OK;
-        // Parses what was buffered while back-pressure held, then writes.
-        if (cq::pump(q, conn))
+        if (q->corked > 0) {
+            // cq_uncork writes it, with the rest of this connection's batch.
+            if (q->corked_conns.empty() || q->corked_conns.back() != call->conn_id)
+                q->corked_conns.push_back(call->conn_id);
+        } else if (cq::pump(q, conn)) { // parses what back-pressure held, then writes
             cq::update_interest(q, conn);
+        }
     }
     delete call;
     return result;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
     return CQ_E_NOMEM;
+}
+
+void
+cq_cork(cq_queue *q) noexcept
+{
+    if (cq::forked(q))
+        return;
+    std::lock_guard<std::mutex> lock(q->mu);
+    ++q->corked;
+}
+
+void
+cq_uncork(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->corked == 0 || --q->corked > 0)
+        return;
+    std::vector<uint64_t> held;
+    held.swap(q->corked_conns);
+    for (uint64_t id : held) {
+        auto it = q->io.find(id);
+        if (it == q->io.end() || it->second->kind != cq::IoKind::ServerConn)
+            continue; // closed meanwhile: its responses went with it
+        auto *conn = static_cast<cq::ServerConn *>(it->second);
+        if (cq::pump(q, conn))
+            cq::update_interest(q, conn);
+    }
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;     // only the swap's vector can throw: nothing was changed
 }
 
 void

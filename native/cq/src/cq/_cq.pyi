@@ -79,6 +79,10 @@ class CompletionQueue:
     def serve(self, host: str | bytes = "127.0.0.1", port: int = 0, *,
               builtins: bool = True) -> Server:
         """host "unix:PATH": a unix socket, removed on close; port ignored."""
+    def cork(self) -> None:
+        """Hold back response writes until uncork() (nested); any thread."""
+    def uncork(self) -> None:
+        """Undo one cork(); the last writes every held response."""
     def shutdown(self) -> None:
         """Refuse new operations, fail the in-flight ones; any thread."""
     def close(self) -> None:

@@ -256,6 +256,27 @@ cdef class CompletionQueue(NativeHandle):
         result._path = unix_path_of(host_b)
         return result
 
+    def cork(self):
+        """Hold back the writes of responses until uncork() (nested), so that
+        a burst of responses leaves in one write per connection."""
+        self._enter()
+        try:
+            cq_cork(self._q)
+        finally:
+            self._leave()
+
+    def uncork(self):
+        """Undo one cork(); the last one writes every response held back.
+        A no-op once the queue is closed (its connections are gone)."""
+        if self.closed:
+            return
+        self._enter()
+        try:
+            with nogil:
+                cq_uncork(self._q)
+        finally:
+            self._leave()
+
     def shutdown(self):
         """Refuse new operations and complete every one in flight with ok=False;
         next() then returns SHUTDOWN once they are collected. Any thread."""
