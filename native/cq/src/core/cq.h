@@ -237,6 +237,12 @@ int cq_server_port(cq_server *server) CQ_NOEXCEPT;
  * arrive while nobody asked wait inside the server, in order. */
 int cq_server_request(cq_server *server, void *tag) CQ_NOEXCEPT;
 
+/* Takes a request that already waits in the server, without an event and
+ * without waking any thread: CQ_OK with *args and *call set (owned by the
+ * caller, as an event's), EAGAIN when none waits. For a caller answering a
+ * burst: the requests queued behind the one an event brought. */
+int cq_server_take(cq_server *server, cq_value **args, cq_call **call) CQ_NOEXCEPT;
+
 /* Stops listening and closes every connection; pending requests complete ok=0. */
 void cq_server_destroy(cq_server *server) CQ_NOEXCEPT;
 

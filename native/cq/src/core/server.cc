@@ -639,6 +639,44 @@ try {
     return CQ_E_NOMEM;
 }
 
+int
+cq_server_take(cq_server *server, cq_value **args, cq_call **call) noexcept
+try {
+    *args = nullptr;
+    *call = nullptr;
+    cq_queue *q = server->q;
+    if (cq::forked(q))
+        return CQ_E_FORKED;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->shutdown)
+        return CQ_E_SHUTDOWN;
+    if (server->closed)
+        return CQ_E_CLOSED;
+    while (!server->backlog.empty()) {
+        cq::Pending p = server->backlog.front();
+        if (!q->io.count(p.conn_id)) { // its connection is gone: nobody to answer
+            server->backlog.pop_front();
+            cq_value_free(p.args);
+            continue;
+        }
+        // Allocate before taking it out: if either throws, it is still queued.
+        auto *taken = new cq_call{q, p.conn_id, p.seq};
+        try {
+            q->calls.insert(taken);
+        } catch (...) {
+            delete taken;
+            throw;
+        }
+        server->backlog.pop_front();
+        *args = p.args;
+        *call = taken;
+        return CQ_OK;
+    }
+    return EAGAIN;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
+}
+
 void
 cq_server_destroy(cq_server *server) noexcept
 try {

@@ -107,6 +107,7 @@ cdef extern from "cq.h" nogil:
     int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out)
     int cq_server_port(cq_server *server)
     int cq_server_request(cq_server *server, void *tag)
+    int cq_server_take(cq_server *server, cq_value **args, cq_call **call)
     void cq_server_destroy(cq_server *server)
     int cq_call_respond(cq_call *call, const cq_value *response)
     void cq_call_destroy(cq_call *call)

@@ -116,6 +116,8 @@ class Server:
         """The unix socket's path, or None for TCP."""
     def request(self, tag: Any) -> None:
         """The next command completes the REQUEST event of tag."""
+    def take(self) -> tuple[list[bytes], ServerCall] | None:
+        """A request already waiting, without an event; None if none is."""
     def close(self) -> None: ...
 
 class ServerCall:

@@ -157,6 +157,34 @@ cdef class Server(NativeHandle):
         finally:
             self._leave()
 
+    def take(self):
+        """A request already waiting in the server, taken without an event or
+        a thread's wake-up: ``(args, call)``, or None if none is waiting. For
+        the caller answering a burst: the requests queued behind the one an
+        event brought."""
+        cdef int rc
+        cdef cq_value *args = NULL
+        cdef cq_call *taken = NULL
+        cdef ServerCall call
+        self._enter()
+        try:
+            with nogil:
+                rc = cq_server_take(self._server, &args, &taken)
+        finally:
+            self._leave()
+        if rc == EAGAIN:
+            return None
+        if rc != CQ_OK:
+            raise error_for(rc)
+        call = ServerCall.__new__(ServerCall)
+        call._call = taken
+        call._cq = self._cq
+        try:
+            value = value_to_py(args)
+        finally:
+            cq_value_free(args)
+        return value, call
+
     def close(self):
         """Stop listening and close every connection. Idempotent."""
         self._close()

@@ -125,10 +125,24 @@ class AsyncServer(ServerBase):
         if event.type != OP or not event.ok:
             self._on_failed()  # the server or the queue closed
             return
-        self._ask()  # in its place, before the handler runs
-        call = event.call
+        self._handle(event.value, event.call)
+        # The requests queued behind this one are taken here, each without an
+        # event and a thread's wake-up; a bounded number, so that a flood of
+        # requests cannot starve the loop's other callbacks.
+        take = self._server.take
         try:
-            result = self._handler(*event.value)
+            for _ in range(self.OUTSTANDING):
+                taken = take()
+                if taken is None:
+                    break
+                self._handle(*taken)
+        except RuntimeError:
+            return  # closed by a handler
+        self._ask()  # in its place
+
+    def _handle(self, args: list[bytes], call: Any) -> None:
+        try:
+            result = self._handler(*args)
         except Exception as exc:  # the peer gets the message, the server goes on
             result = error_reply(exc)
         if not inspect.isawaitable(result):
