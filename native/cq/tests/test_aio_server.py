@@ -24,7 +24,7 @@ async def handler(*args):
 
 
 @pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
-def test_async_handlers_answer_async_clients(strategy):
+def test_async_handlers_answer_async_clients(strategy, loop_factory):
     async def main():
         async with await cq.aio.serve("127.0.0.1", 0, handler, strategy=strategy) as server:
             client = await cq.aio.connect("127.0.0.1", server.port, strategy=strategy)
@@ -38,11 +38,11 @@ def test_async_handlers_answer_async_clients(strategy):
             finally:
                 await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
-def test_redis_cli_talks_to_the_async_server(strategy):
+def test_redis_cli_talks_to_the_async_server(strategy, loop_factory):
     cli = need_binary("redis-cli")
 
     async def main():
@@ -52,10 +52,10 @@ def test_redis_cli_talks_to_the_async_server(strategy):
                 capture_output=True, text=True, timeout=20)
             assert done.stdout.strip() == "42"  # no tty: redis-cli prints raw replies
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_close_with_a_handler_running():
+def test_close_with_a_handler_running(loop_factory):
     async def main():
         started = asyncio.Event()
 
@@ -73,12 +73,12 @@ def test_close_with_a_handler_running():
             await call
         await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_sync_and_thread_loop_are_client_only():
+def test_sync_and_thread_loop_are_client_only(loop_factory):
     async def main():
         with pytest.raises(ValueError, match="SyncServer"):
             await cq.aio.serve("127.0.0.1", 0, handler, strategy="sync")
 
-    run(main())
+    run(main(), loop_factory)
