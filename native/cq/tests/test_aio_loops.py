@@ -72,3 +72,17 @@ def test_the_loop_factory_makes_the_loop_it_names(loop_factory):
 
     assert run(kind(), loop_factory) == loop_factory.name
 
+
+def test_thread_loop_runs_its_second_loop_on_the_callers_kind(cq_server, loop_factory):
+    # Before, the second loop was always asyncio's: thread_loop under
+    # uvloop.run() ran half of every call on the loop the user had left.
+    async def main():
+        client = await cq.aio.connect("127.0.0.1", cq_server.port, strategy="thread_loop")
+        try:
+            assert await client.call("PING") == "PONG"
+            return type(asyncio.get_running_loop()), type(client._io.loop)
+        finally:
+            await client.close()
+
+    outer, inner = run(main(), loop_factory)
+    assert inner is outer

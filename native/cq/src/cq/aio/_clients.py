@@ -120,8 +120,8 @@ class AsyncClient:
 class _LoopThread:
     """A second event loop, running forever in its own thread."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+    def __init__(self, new_loop=asyncio.new_event_loop) -> None:
+        self.loop = new_loop()
         started = threading.Event()
 
         def run() -> None:
@@ -158,7 +158,9 @@ class ThreadLoopClient:
 
     @classmethod
     async def connect(cls, host: str, port: int, timeout: float | None) -> ThreadLoopClient:
-        io = _LoopThread()
+        # uvloop: the second loop is of the caller's loop class, not the policy's
+        # default, so a program run with uvloop.run() gets uvloop on both loops.
+        io = _LoopThread(type(asyncio.get_running_loop()))
         try:
             inner = await io.submit(AsyncClient.connect(host, port, IomgrDriver.name, timeout))
         except BaseException:
