@@ -44,7 +44,8 @@ def cq_server():
 @pytest.fixture(params=LOOP_KINDS)
 def loop_factory(request):
     """Makes the test's event loops: asyncio's, then uvloop's (skipped, with the
-    install command, where uvloop is missing; a failure under CI)."""
+    install command, where uvloop is not installed: cq-asan's and cq-valgrind's
+    environments)."""
     return LoopFactory(request.param)
 
 

@@ -11,7 +11,6 @@ each test both kinds of loop, as uvloop's own suite runs its tests.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -34,11 +33,11 @@ class LoopFactory:
         if name == "uvloop":
             try:
                 import uvloop
-            except ImportError:  # no Windows build; everywhere else requirements.txt has it
-                reason = "uvloop is not installed (pip install uvloop)"
-                if os.environ.get("CI"):
-                    pytest.fail(reason)
-                pytest.skip(reason)
+            except ImportError:
+                # A skip even under CI, as for grpcio: requirements.txt installs it
+                # wherever it builds (not Windows), but cq-asan and cq-valgrind
+                # install only the few packages they need.
+                pytest.skip("uvloop is not installed here (pip install uvloop)")
             self._new = uvloop.new_event_loop
         else:
             self._new = asyncio.new_event_loop
