@@ -1,7 +1,8 @@
-"""Fixtures: real peers on free loopback ports.
+"""Fixtures: real peers on free loopback ports, and the kinds of event loop.
 
 ``redis_port`` starts Debian's redis-server, ``cq_server`` runs our SyncServer
-in background threads; both stop at the end.
+in background threads; both stop at the end. ``loop_factory`` runs a test once
+on asyncio's loop and once on uvloop's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+from cq_aio_helpers import LOOP_KINDS, LoopFactory
 from cq_peers import free_port, need_binary, start_server, stop_server, wait_for_port
 
 
@@ -37,6 +39,14 @@ def cq_server():
     running = start_server()
     yield running
     stop_server(running)
+
+
+@pytest.fixture(params=LOOP_KINDS)
+def loop_factory(request):
+    """Makes the test's event loops: asyncio's, then uvloop's (skipped, with the
+    install command, where uvloop is not installed: cq-asan's and cq-valgrind's
+    environments)."""
+    return LoopFactory(request.param)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -27,7 +27,7 @@ def live_futures() -> int:
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_cancelled_calls_are_released_before_close(strategy):
+def test_cancelled_calls_are_released_before_close(strategy, loop_factory):
     peer = StallingPeer()
     payload = b"x" * 10_000  # pinned with its call if the call is pinned
 
@@ -49,6 +49,6 @@ def test_cancelled_calls_are_released_before_close(strategy):
             await client.close()
 
     try:
-        run(main())
+        run(main(), loop_factory)
     finally:
         peer.close()

@@ -44,7 +44,7 @@ async def connect(peer, strategy):
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_late_reply_after_timeout_is_discarded(peer, strategy):
+def test_late_reply_after_timeout_is_discarded(peer, strategy, loop_factory):
     async def main():
         client = await connect(peer, strategy)
         try:
@@ -58,11 +58,11 @@ def test_late_reply_after_timeout_is_discarded(peer, strategy):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_cancelled_call_without_reply_does_not_block_later_calls(peer, strategy):
+def test_cancelled_call_without_reply_does_not_block_later_calls(peer, strategy, loop_factory):
     async def main():
         client = await connect(peer, strategy)
         try:
@@ -76,11 +76,11 @@ def test_cancelled_call_without_reply_does_not_block_later_calls(peer, strategy)
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_timeout_without_reply_does_not_block_later_calls(peer, strategy):
+def test_timeout_without_reply_does_not_block_later_calls(peer, strategy, loop_factory):
     async def main():
         client = await connect(peer, strategy)
         try:
@@ -92,11 +92,12 @@ def test_timeout_without_reply_does_not_block_later_calls(peer, strategy):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_calls_pipelined_behind_an_abandoned_one_fail_with_closed_error(peer, strategy):
+def test_calls_pipelined_behind_an_abandoned_one_fail_with_closed_error(peer, strategy,
+                                                                        loop_factory):
     async def main():
         client = await connect(peer, strategy)
         try:
@@ -111,7 +112,7 @@ def test_calls_pipelined_behind_an_abandoned_one_fail_with_closed_error(peer, st
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 def test_sync_client_reconnects_after_a_timeout(peer):

@@ -26,7 +26,7 @@ def slow_server():
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_close_with_calls_in_flight(slow_server, strategy):
+def test_close_with_calls_in_flight(slow_server, strategy, loop_factory):
     async def main():
         client = await cq.aio.connect("127.0.0.1", slow_server.port, strategy=strategy)
         calls = [asyncio.ensure_future(client.call("SLOW")) for _ in range(8)]
@@ -42,24 +42,24 @@ def test_close_with_calls_in_flight(slow_server, strategy):
             await client.call("PING")
         await client.close()  # idempotent
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_close_right_after_connect_and_repeatedly(cq_server, strategy):
+def test_close_right_after_connect_and_repeatedly(cq_server, strategy, loop_factory):
     async def main():
         for _ in range(20):
             client = await cq.aio.connect("127.0.0.1", cq_server.port, strategy=strategy)
             await client.close()
 
-    run(main())  # once first: thread pools and caches that stay are not leaks
+    run(main(), loop_factory)  # once first: thread pools and caches that stay are not leaks
     fds, threads = open_fds(), os_threads()
-    run(main())
+    run(main(), loop_factory)
     wait_for_baseline(fds, threads)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_peer_gone_fails_calls_with_closed_error(strategy):
+def test_peer_gone_fails_calls_with_closed_error(strategy, loop_factory):
     running = start_server()
 
     async def main():
@@ -72,4 +72,4 @@ def test_peer_gone_fails_calls_with_closed_error(strategy):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)

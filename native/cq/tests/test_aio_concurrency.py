@@ -10,7 +10,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_many_calls_in_flight(cq_server, strategy):
+def test_many_calls_in_flight(cq_server, strategy, loop_factory):
     async def main():
         client = await cq.aio.connect("127.0.0.1", cq_server.port, strategy=strategy)
         try:
@@ -25,11 +25,11 @@ def test_many_calls_in_flight(cq_server, strategy):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "poller_byte", "poller"])
-def test_many_clients_on_one_loop(cq_server, strategy):
+def test_many_clients_on_one_loop(cq_server, strategy, loop_factory):
     async def main():
         clients = [await cq.aio.connect("127.0.0.1", cq_server.port, strategy=strategy)
                    for _ in range(8)]
@@ -40,4 +40,4 @@ def test_many_clients_on_one_loop(cq_server, strategy):
         finally:
             await asyncio.gather(*(c.close() for c in clients))
 
-    run(main())
+    run(main(), loop_factory)

@@ -13,9 +13,9 @@ import pytest
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_every_strategy_is_quiet_in_debug_mode(cq_server):
+def test_every_strategy_is_quiet_in_debug_mode(cq_server, loop_factory):
     script = textwrap.dedent(f"""
-        import asyncio, cq.aio
+        import asyncio, cq.aio, {loop_factory.name} as loops
 
         async def handler(*args):
             return b"ok"
@@ -35,7 +35,7 @@ def test_every_strategy_is_quiet_in_debug_mode(cq_server):
                 await server.close()
             print("quiet")
 
-        asyncio.run(main())
+        loops.run(main())  # asyncio.run or uvloop.run
     """)
     env = {**os.environ, "PYTHONASYNCIODEBUG": "1", "PYTHONDEVMODE": "1"}
     done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True,

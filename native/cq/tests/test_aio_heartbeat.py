@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_heartbeat_ticks_while_calls_wait_for_slow_replies(strategy):
+def test_heartbeat_ticks_while_calls_wait_for_slow_replies(strategy, loop_factory):
     running = start_server(threads=4, SLOW=lambda: time.sleep(0.4) or "late")
     try:
         async def main():
@@ -32,6 +32,6 @@ def test_heartbeat_ticks_while_calls_wait_for_slow_replies(strategy):
             # one gap of ~0.4 s (the server's delay).
             assert max(gaps) < 0.25, f"the loop stalled for {max(gaps):.3f} s"
 
-        run(main())
+        run(main(), loop_factory)
     finally:
         stop_server(running)

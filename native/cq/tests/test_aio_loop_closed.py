@@ -16,11 +16,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "poller_byte", "poller"])
-def test_loop_closed_without_closing_the_client(strategy):
+def test_loop_closed_without_closing_the_client(strategy, loop_factory):
     running = start_server(threads=2, SLOW=lambda: time.sleep(0.3) or "late")
     try:
         fds, threads = open_fds(), os_threads()
-        loop = asyncio.new_event_loop()
+        loop = loop_factory()
 
         async def main():
             client = await cq.aio.connect("127.0.0.1", running.port, strategy=strategy)
@@ -42,11 +42,11 @@ def test_loop_closed_without_closing_the_client(strategy):
         stop_server(running)
 
 
-def test_interpreter_exits_with_pollers_running(cq_server):
+def test_interpreter_exits_with_pollers_running(cq_server, loop_factory):
     # grpc.aio's shutdown hangs (issues 22365, 40989) came from a poller that
     # needed the GIL or blocked on a full wake-up socket at exit.
     script = textwrap.dedent(f"""
-        import asyncio, cq.aio
+        import asyncio, cq.aio, {loop_factory.name} as loops
         clients = []
         async def main():
             for s in ("iomgr", "callback", "poller_byte", "poller"):
@@ -54,7 +54,7 @@ def test_interpreter_exits_with_pollers_running(cq_server):
                 for i in range(200):
                     c._channels[0].call(["PING"], asyncio.get_running_loop().create_future())
                 clients.append(c)
-        loop = asyncio.new_event_loop()
+        loop = loops.new_event_loop()
         loop.run_until_complete(main())
         print("left running")
     """)

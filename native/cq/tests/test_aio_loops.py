@@ -11,7 +11,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_two_loops_in_two_threads_each_get_their_own_replies(cq_server, strategy):
+def test_two_loops_in_two_threads_each_get_their_own_replies(cq_server, strategy, loop_factory):
     results = {}
     errors = []
 
@@ -32,7 +32,7 @@ def test_two_loops_in_two_threads_each_get_their_own_replies(cq_server, strategy
             finally:
                 await client.close()
         try:
-            run(main())
+            run(main(), loop_factory)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -46,11 +46,11 @@ def test_two_loops_in_two_threads_each_get_their_own_replies(cq_server, strategy
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "poller_byte", "poller"])
-def test_a_client_refuses_a_call_from_another_loop(cq_server, strategy):
+def test_a_client_refuses_a_call_from_another_loop(cq_server, strategy, loop_factory):
     async def make():
         return await cq.aio.connect("127.0.0.1", cq_server.port, strategy=strategy)
 
-    loop = asyncio.new_event_loop()
+    loop = loop_factory()
     try:
         client = loop.run_until_complete(make())
 
@@ -58,8 +58,31 @@ def test_a_client_refuses_a_call_from_another_loop(cq_server, strategy):
             with pytest.raises(RuntimeError, match="another event loop"):
                 await client.call("PING")
 
-        run(elsewhere())
+        run(elsewhere(), loop_factory)
         assert loop.run_until_complete(client.call("PING")) == "PONG"
         loop.run_until_complete(client.close())
     finally:
         loop.close()
+
+
+def test_the_loop_factory_makes_the_loop_it_names(loop_factory):
+    # Else the uvloop half of every aio test would silently run on asyncio again.
+    async def kind():
+        return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+    assert run(kind(), loop_factory) == loop_factory.name
+
+
+def test_thread_loop_runs_its_second_loop_on_the_callers_kind(cq_server, loop_factory):
+    # Before, the second loop was always asyncio's: thread_loop under
+    # uvloop.run() ran half of every call on the loop the user had left.
+    async def main():
+        client = await cq.aio.connect("127.0.0.1", cq_server.port, strategy="thread_loop")
+        try:
+            assert await client.call("PING") == "PONG"
+            return type(asyncio.get_running_loop()), type(client._io.loop)
+        finally:
+            await client.close()
+
+    outer, inner = run(main(), loop_factory)
+    assert inner is outer

@@ -26,29 +26,29 @@ async def conversation(port, strategy):
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_replies_from_our_server(cq_server, strategy):
-    run(conversation(cq_server.port, strategy))
+def test_replies_from_our_server(cq_server, strategy, loop_factory):
+    run(conversation(cq_server.port, strategy), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_replies_from_redis_server(redis_port, strategy):
-    run(conversation(redis_port, strategy))
+def test_replies_from_redis_server(redis_port, strategy, loop_factory):
+    run(conversation(redis_port, strategy), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_refused_connection_raises_oserror(strategy):
+def test_refused_connection_raises_oserror(strategy, loop_factory):
     from cq_peers import free_port
 
     async def main():
         with pytest.raises(ConnectionRefusedError):
             await cq.aio.connect("127.0.0.1", free_port(), strategy=strategy)
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_unknown_strategy_is_a_value_error():
+def test_unknown_strategy_is_a_value_error(loop_factory):
     async def main():
         with pytest.raises(ValueError, match="strategy must be one of"):
             await cq.aio.connect("127.0.0.1", 1, strategy="fast")
 
-    run(main())
+    run(main(), loop_factory)

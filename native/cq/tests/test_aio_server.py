@@ -24,7 +24,7 @@ async def handler(*args):
 
 
 @pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
-def test_async_handlers_answer_async_clients(strategy):
+def test_async_handlers_answer_async_clients(strategy, loop_factory):
     async def main():
         async with await cq.aio.serve("127.0.0.1", 0, handler, strategy=strategy) as server:
             client = await cq.aio.connect("127.0.0.1", server.port, strategy=strategy)
@@ -38,11 +38,11 @@ def test_async_handlers_answer_async_clients(strategy):
             finally:
                 await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
-def test_redis_cli_talks_to_the_async_server(strategy):
+def test_redis_cli_talks_to_the_async_server(strategy, loop_factory):
     cli = need_binary("redis-cli")
 
     async def main():
@@ -52,10 +52,10 @@ def test_redis_cli_talks_to_the_async_server(strategy):
                 capture_output=True, text=True, timeout=20)
             assert done.stdout.strip() == "42"  # no tty: redis-cli prints raw replies
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_close_with_a_handler_running():
+def test_close_with_a_handler_running(loop_factory):
     async def main():
         started = asyncio.Event()
 
@@ -73,19 +73,19 @@ def test_close_with_a_handler_running():
             await call
         await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_an_unknown_strategy_is_refused():
+def test_an_unknown_strategy_is_refused(loop_factory):
     async def main():
         with pytest.raises(ValueError, match="thread_loop"):
             await cq.aio.serve("127.0.0.1", 0, handler, strategy="threads")
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
-def test_a_plain_handler_answers_and_its_exception_is_an_error_reply(strategy):
+def test_a_plain_handler_answers_and_its_exception_is_an_error_reply(strategy, loop_factory):
     def plain(*args):
         if args[0] == b"FAIL":
             raise ValueError("plain nope")
@@ -103,4 +103,4 @@ def test_a_plain_handler_answers_and_its_exception_is_an_error_reply(strategy):
             finally:
                 await client.close()
 
-    run(main())
+    run(main(), loop_factory)

@@ -43,7 +43,7 @@ CLIENT = textwrap.dedent(f"""
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO's layout is Linux's")
 @pytest.mark.parametrize("strategy", ["iomgr", "poller_byte", "poller"])
-def test_a_burst_of_responses_leaves_in_few_writes(strategy):
+def test_a_burst_of_responses_leaves_in_few_writes(strategy, loop_factory):
     async def main():
         async with await cq.aio.serve("127.0.0.1", 0, lambda *args: b"value",
                                       strategy=strategy) as server:
@@ -53,7 +53,7 @@ def test_a_burst_of_responses_leaves_in_few_writes(strategy):
             assert client.returncode == 0, "the client failed: see its stderr above"
             return int(out)
 
-    segments = run(main())
+    segments = run(main(), loop_factory)
     responses = BURSTS * PIPELINE
     # Uncorked, every response is a send() and a segment: 1,600 at least.
     # Corked, a burst is one segment (two if it arrived in two reads), plus

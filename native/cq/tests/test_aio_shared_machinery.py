@@ -8,7 +8,7 @@ import threading
 import cq
 import cq.aio
 import pytest
-from cq_aio_helpers import run
+from cq_aio_helpers import run, run_with
 from cq_peers import open_fds, os_threads, wait_for_baseline
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,7 +20,7 @@ MACHINERY_THREADS = {"sync": 16, "iomgr": 0, "callback": 1, "thread_loop": 1,
 
 
 @pytest.mark.parametrize("strategy", cq.aio.STRATEGIES)
-def test_a_hundred_clients_share_one_machinery(strategy, redis_port):
+def test_a_hundred_clients_share_one_machinery(strategy, redis_port, loop_factory):
     fds, threads = open_fds(), os_threads()
 
     async def main():
@@ -50,11 +50,11 @@ def test_a_hundred_clients_share_one_machinery(strategy, redis_port):
         await clients[-1].close()
         assert cq.aio.live_machinery(loop) == [], "the last close left the machinery running"
 
-    run(main())
+    run(main(), loop_factory)
     wait_for_baseline(fds, threads)
 
 
-def test_a_thousand_poller_clients_run_on_one_poller_thread(redis_port):
+def test_a_thousand_poller_clients_run_on_one_poller_thread(redis_port, loop_factory):
     threads = os_threads()
 
     async def main():
@@ -68,12 +68,12 @@ def test_a_thousand_poller_clients_run_on_one_poller_thread(redis_port):
         finally:
             await asyncio.gather(*(c.close() for c in clients))
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "thread_loop", "poller_byte",
                                       "poller", "sync"])
-def test_the_loops_end_releases_what_nobody_closed(strategy, redis_port):
+def test_the_loops_end_releases_what_nobody_closed(strategy, redis_port, loop_factory):
     fds, threads = open_fds(), os_threads()
     kept = []
 
@@ -84,13 +84,13 @@ def test_the_loops_end_releases_what_nobody_closed(strategy, redis_port):
             kept.append(client)
         kept.append(await cq.aio.serve("127.0.0.1", 0, strategy=strategy))
 
-    asyncio.run(main())  # no close(): asyncio.run's shutdown_asyncgens releases them
+    run_with(loop_factory, main())  # no close(): asyncio.run's shutdown_asyncgens releases them
     wait_for_baseline(fds, threads)
     with pytest.raises(RuntimeError, match="ended"):
         asyncio.run(kept[0].call("PING"))
 
 
-def test_clients_of_two_loops_have_their_own_machinery(redis_port):
+def test_clients_of_two_loops_have_their_own_machinery(redis_port, loop_factory):
     # Loop A waits for a reply that only comes once loop B has made 200
     # calls: with one machinery for both, or a loop blocked by the other,
     # this would never finish.
@@ -123,7 +123,7 @@ def test_clients_of_two_loops_have_their_own_machinery(redis_port):
 
     def in_thread(coro_fn):
         try:
-            run(coro_fn())
+            run(coro_fn(), loop_factory)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
@@ -140,7 +140,7 @@ def test_clients_of_two_loops_have_their_own_machinery(redis_port):
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "poller_byte", "poller", "sync"])
-def test_a_pool_spreads_calls_over_its_connections(strategy, redis_port):
+def test_a_pool_spreads_calls_over_its_connections(strategy, redis_port, loop_factory):
     async def main():
         client = await cq.aio.connect("127.0.0.1", redis_port, strategy=strategy,
                                       connections=4)
@@ -151,10 +151,10 @@ def test_a_pool_spreads_calls_over_its_connections(strategy, redis_port):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_a_cancelled_call_closes_only_its_own_pooled_connection(redis_port):
+def test_a_cancelled_call_closes_only_its_own_pooled_connection(redis_port, loop_factory):
     async def main():
         client = await cq.aio.connect("127.0.0.1", redis_port, connections=2)
         try:
@@ -172,21 +172,21 @@ def test_a_cancelled_call_closes_only_its_own_pooled_connection(redis_port):
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), ("2", TypeError),
                                         (True, TypeError), (2.0, TypeError)])
-def test_a_bad_pool_size_is_refused(bad, error):
+def test_a_bad_pool_size_is_refused(bad, error, loop_factory):
     async def main():
         with pytest.raises(error, match="connections"):
             await cq.aio.connect("127.0.0.1", 1, connections=bad)
 
-    run(main())
+    run(main(), loop_factory)
 
 
 @pytest.mark.parametrize("strategy", cq.aio.SERVER_STRATEGIES)
-def test_clients_and_a_server_of_one_loop_share_its_machinery(strategy):
+def test_clients_and_a_server_of_one_loop_share_its_machinery(strategy, loop_factory):
     async def main():
         loop = asyncio.get_running_loop()
         async with await cq.aio.serve("127.0.0.1", 0, lambda *a: b"ok",
@@ -200,10 +200,10 @@ def test_clients_and_a_server_of_one_loop_share_its_machinery(strategy):
             assert len(cq.aio.live_machinery(loop)) == 1, "the server still uses it"
         assert cq.aio.live_machinery(loop) == []
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_the_sync_server_runs_a_plain_handler_in_its_worker_threads():
+def test_the_sync_server_runs_a_plain_handler_in_its_worker_threads(loop_factory):
     seen = set()
 
     def handler(*args):
@@ -219,11 +219,11 @@ def test_the_sync_server_runs_a_plain_handler_in_its_worker_threads():
             finally:
                 await client.close()
 
-    run(main())
+    run(main(), loop_factory)
     assert seen and all(name.startswith("cq-aio-sync-server-") for name in seen), seen
 
 
-def test_a_closed_client_leaves_the_machinery_to_the_others(redis_port):
+def test_a_closed_client_leaves_the_machinery_to_the_others(redis_port, loop_factory):
     async def main():
         a = await cq.aio.connect("127.0.0.1", redis_port, strategy="poller")
         b = await cq.aio.connect("127.0.0.1", redis_port, strategy="poller")
@@ -234,5 +234,5 @@ def test_a_closed_client_leaves_the_machinery_to_the_others(redis_port):
             await a.call("PING")
         await b.close()
 
-    run(main())
+    run(main(), loop_factory)
 

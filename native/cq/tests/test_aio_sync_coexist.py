@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "poller_byte", "poller"])
-def test_sync_client_in_a_worker_thread_while_the_loop_serves(strategy):
+def test_sync_client_in_a_worker_thread_while_the_loop_serves(strategy, loop_factory):
     async def handler(*args):
         await asyncio.sleep(0)  # a real coroutine on the loop
         return b"async:" + b" ".join(args)
@@ -37,10 +37,10 @@ def test_sync_client_in_a_worker_thread_while_the_loop_serves(strategy):
         finally:
             await server.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
-def test_sync_server_thread_and_async_clients_of_every_strategy(cq_server):
+def test_sync_server_thread_and_async_clients_of_every_strategy(cq_server, loop_factory):
     results = {}
 
     def sync_caller():
@@ -60,5 +60,5 @@ def test_sync_server_thread_and_async_clients_of_every_strategy(cq_server):
             await asyncio.gather(*(c.close() for c in clients))
             await asyncio.to_thread(thread.join)
 
-    run(main())
+    run(main(), loop_factory)
     assert results["sync"] == [b"s"] * 200

@@ -59,32 +59,34 @@ def wait_for_exit(proc: subprocess.Popen) -> int:
     return code
 
 
-def start(script: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", PRELUDE + textwrap.dedent(script)],
+def start(script: str, loop_factory) -> subprocess.Popen:
+    # The script makes its loop with loops.new_event_loop or loops.run (asyncio's or uvloop's).
+    prelude = f"import {loop_factory.name} as loops\n" + PRELUDE
+    proc = subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(script)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert line == "in flight\n", (line, proc.stderr.read() if proc.poll() is not None else "")
     return proc
 
 
-def test_sys_exit_with_calls_in_flight():
+def test_sys_exit_with_calls_in_flight(loop_factory):
     proc = start("""
         async def main():
             await calls_in_flight()
             sys.exit(3)
-        loop = asyncio.new_event_loop()
+        loop = loops.new_event_loop()
         loop.run_until_complete(main())  # sys.exit leaves the loop and its calls
-    """)
+    """, loop_factory)
     assert wait_for_exit(proc) == 3
 
 
-def test_ctrl_c_with_calls_in_flight():
+def test_ctrl_c_with_calls_in_flight(loop_factory):
     proc = start("""
         async def main():
             calls = await calls_in_flight()
             await asyncio.gather(*calls)
-        asyncio.run(main())
-    """)
+        loops.run(main())
+    """, loop_factory)
     proc.send_signal(signal.SIGINT)
     code = wait_for_exit(proc)
     assert code != 0

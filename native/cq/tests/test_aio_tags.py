@@ -18,8 +18,8 @@ class Tag:
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_call_futures_die_after_delivery(cq_server, strategy):
-    loop = asyncio.new_event_loop()
+def test_call_futures_die_after_delivery(cq_server, strategy, loop_factory):
+    loop = loop_factory()
     refs = []
     create_future = loop.create_future
 

@@ -10,6 +10,7 @@ import time
 import cq
 import cq.aio
 import pytest
+from cq_aio_helpers import run_with
 from cq_peers import start_server, stop_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -66,7 +67,7 @@ def test_every_reply_reaches_a_half_closed_client_sync_server():
 
 
 @pytest.mark.parametrize("strategy", cq.aio.SERVER_STRATEGIES)
-def test_every_reply_reaches_a_half_closed_client_aio_server(strategy):
+def test_every_reply_reaches_a_half_closed_client_aio_server(strategy, loop_factory):
     async def handler(*args):
         await asyncio.sleep(0.1)
         return [a.upper() for a in args]
@@ -84,7 +85,7 @@ def test_every_reply_reaches_a_half_closed_client_aio_server(strategy):
             while peer.is_alive():
                 await asyncio.sleep(0.02)
 
-    asyncio.run(main())
+    run_with(loop_factory, main())
     assert result["got"] == result["expected"]
 
 

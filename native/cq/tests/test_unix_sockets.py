@@ -95,7 +95,7 @@ def test_client_calls_redis_server_over_its_unix_socket(redis_unix):
 
 
 @pytest.mark.parametrize("strategy", cq.aio.STRATEGIES)
-def test_aio_clients_call_redis_server_over_its_unix_socket(redis_unix, strategy):
+def test_aio_clients_call_redis_server_over_its_unix_socket(redis_unix, strategy, loop_factory):
     async def main():
         client = await cq.aio.connect("unix:" + redis_unix, -1, strategy=strategy)
         try:
@@ -107,7 +107,7 @@ def test_aio_clients_call_redis_server_over_its_unix_socket(redis_unix, strategy
         finally:
             await client.close()
 
-    run(main())
+    run(main(), loop_factory)
 
 
 # --- redis-cli against our servers' unix sockets ------------------------------------
@@ -134,7 +134,7 @@ async def aio_handler(*args):
 
 
 @pytest.mark.parametrize("strategy", cq.aio.SERVER_STRATEGIES)
-def test_redis_cli_talks_to_the_aio_server(sock_dir, strategy):
+def test_redis_cli_talks_to_the_aio_server(sock_dir, strategy, loop_factory):
     path = os.path.join(sock_dir, f"{strategy}.sock")
 
     async def main():
@@ -150,7 +150,7 @@ def test_redis_cli_talks_to_the_aio_server(sock_dir, strategy):
                 await client.close()
         assert not os.path.exists(path), "closing the aio server must remove its socket file"
 
-    run(main())
+    run(main(), loop_factory)
 
 
 # --- bad addresses --------------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_bad_paths_raise_value_errors(sock_dir):
     assert not os.path.exists(longest)
 
 
-def test_connect_to_a_missing_or_dead_socket_says_why(sock_dir):
+def test_connect_to_a_missing_or_dead_socket_says_why(sock_dir, loop_factory):
     missing = os.path.join(sock_dir, "missing.sock")
     with pytest.raises(FileNotFoundError) as info:
         cq.Client("unix:" + missing)
@@ -209,7 +209,7 @@ def test_connect_to_a_missing_or_dead_socket_says_why(sock_dir):
             with pytest.raises(FileNotFoundError):
                 await cq.aio.connect("unix:" + missing, strategy=strategy)
 
-    run(main())
+    run(main(), loop_factory)
 
 
 def test_a_full_listen_backlog_fails_at_once(sock_dir):

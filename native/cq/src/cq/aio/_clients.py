@@ -168,7 +168,9 @@ class LoopThread(Shared):
     shared by every thread_loop client and server of the caller's loop."""
 
     def start(self) -> None:
-        self.io_loop = asyncio.new_event_loop()
+        # uvloop: the second loop is of the caller's loop class, not the policy's
+        # default, so a program run with uvloop.run() gets uvloop on both loops.
+        self.io_loop = type(self.loop)()
         started = threading.Event()
 
         def run() -> None:
