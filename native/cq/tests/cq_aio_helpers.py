@@ -80,6 +80,16 @@ def run(coro: Coroutine, loop_factory) -> Any:
     return run_with(loop_factory, main(), debug=True)
 
 
+def settled_baseline(loop_factory) -> tuple[int, int]:
+    """This process's open fds and OS threads, once a loop of this kind has run
+    a thread hand-off: uvloop opens two fds for good the first time (libuv's),
+    which a test run alone would otherwise count as a leak."""
+    from cq_peers import open_fds, os_threads
+
+    run(asyncio.to_thread(lambda: None), loop_factory)
+    return open_fds(), os_threads()
+
+
 async def heartbeat(ticks: list[float], period: float = 0.005) -> None:
     """Record loop times until cancelled: gaps show a blocked loop."""
     loop = asyncio.get_running_loop()

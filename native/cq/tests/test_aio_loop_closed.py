@@ -10,7 +10,8 @@ import time
 import cq
 import cq.aio
 import pytest
-from cq_peers import open_fds, os_threads, start_server, stop_server, wait_for_baseline
+from cq_aio_helpers import settled_baseline
+from cq_peers import start_server, stop_server, wait_for_baseline
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 def test_loop_closed_without_closing_the_client(strategy, loop_factory):
     running = start_server(threads=2, SLOW=lambda: time.sleep(0.3) or "late")
     try:
-        fds, threads = open_fds(), os_threads()
+        fds, threads = settled_baseline(loop_factory)
         loop = loop_factory()
 
         async def main():

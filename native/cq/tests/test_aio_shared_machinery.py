@@ -8,7 +8,7 @@ import threading
 import cq
 import cq.aio
 import pytest
-from cq_aio_helpers import run, run_with
+from cq_aio_helpers import run, run_with, settled_baseline
 from cq_peers import open_fds, os_threads, wait_for_baseline
 
 pytestmark = pytest.mark.timeout(120)
@@ -21,15 +21,17 @@ MACHINERY_THREADS = {"sync": 16, "iomgr": 0, "callback": 1, "thread_loop": 1,
 
 @pytest.mark.parametrize("strategy", cq.aio.STRATEGIES)
 def test_a_hundred_clients_share_one_machinery(strategy, redis_port, loop_factory):
-    fds, threads = open_fds(), os_threads()
+    fds, threads = settled_baseline(loop_factory)
 
     async def main():
         loop = asyncio.get_running_loop()
+        # Counted from inside the loop: uvloop's loop opens fds of its own.
+        loop_fds, loop_threads = open_fds(), os_threads()
         clients = [await cq.aio.connect("127.0.0.1", redis_port, strategy=strategy)
                    for _ in range(100)]
         try:
-            added_threads = os_threads() - threads
-            added_fds = open_fds() - fds
+            added_threads = os_threads() - loop_threads
+            added_fds = open_fds() - loop_fds
             exact = strategy != "sync"
             assert added_threads == MACHINERY_THREADS[strategy] or (
                 not exact and 1 <= added_threads <= MACHINERY_THREADS[strategy]), (
@@ -55,9 +57,8 @@ def test_a_hundred_clients_share_one_machinery(strategy, redis_port, loop_factor
 
 
 def test_a_thousand_poller_clients_run_on_one_poller_thread(redis_port, loop_factory):
-    threads = os_threads()
-
     async def main():
+        threads = os_threads()
         clients = await asyncio.gather(*(cq.aio.connect("127.0.0.1", redis_port)
                                          for _ in range(1000)))
         try:
@@ -74,7 +75,7 @@ def test_a_thousand_poller_clients_run_on_one_poller_thread(redis_port, loop_fac
 @pytest.mark.parametrize("strategy", ["iomgr", "callback", "thread_loop", "poller_byte",
                                       "poller", "sync"])
 def test_the_loops_end_releases_what_nobody_closed(strategy, redis_port, loop_factory):
-    fds, threads = open_fds(), os_threads()
+    fds, threads = settled_baseline(loop_factory)
     kept = []
 
     async def main():
