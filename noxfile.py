@@ -210,21 +210,33 @@ class WorkshopEnv:
         because a cached wheel of a local folder whose C sources changed would be
         reused. A stage is rebuilt when its sources, the build tools or the
         interpreter changed. Returns the stages it rebuilt.
+
+        Every stage that needs building goes to one installer call: uv builds them
+        side by side, so one stage's serial steps (meson's setup, Cython's
+        translation, a single long C++ file) fill the core another leaves idle.
         """
         self.install_requirements()
         toolchain = self.toolchain()
-        rebuilt = []
+        stale = {}
         for name in stages or STAGES:
-            path = str(NATIVE / name)
+            stamp = self.location / f".installed-stage-{name}.sha256"
+            fingerprint = _fingerprint(_stage_sources(name), toolchain)
+            if not (stamp.is_file() and stamp.read_text() == fingerprint):
+                stale[name] = (stamp, fingerprint)
+        rebuilt = list(stale)
+        if stale:
+            paths = [str(NATIVE / name) for name in stale]
             if self.uv:
                 args = ["--no-build-isolation", "--no-deps", "--no-cache",
-                        f"--reinstall-package={name}", path]
+                        *[f"--reinstall-package={name}" for name in stale], *paths]
             else:
-                args = ["--no-build-isolation", "--no-deps", "--force-reinstall", path]
-            if self._install_once(f"stage-{name}", _fingerprint(_stage_sources(name), toolchain),
-                                  f"building native/{name} from source",
-                                  lambda args=args: self.pip_install(*args)):
-                rebuilt.append(name)
+                args = ["--no-build-isolation", "--no-deps", "--force-reinstall", *paths]
+            what = ", ".join(f"native/{name}" for name in stale)
+            with Timed(self.session, f"building {what} from source"):
+                self.pip_install(*args)
+            # Stamped only once all of them are in: a failed build leaves none stamped.
+            for stamp, fingerprint in stale.values():
+                stamp.write_text(fingerprint)
         for name, paths in LAB_SOURCES.items():
             files = [f for p in paths for f in ([ROOT / p] if (ROOT / p).is_file()
                                                  else (ROOT / p).rglob("*")) if f.is_file()]
