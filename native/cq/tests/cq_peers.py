@@ -147,6 +147,19 @@ def os_threads() -> int:
     return threading.active_count()
 
 
+def new_os_threads(before: set[str]) -> int:
+    """How many OS threads started since ``before`` (os_thread_ids()) are still
+    running: unlike a count, not fooled by another thread ending meanwhile."""
+    return len(os_thread_ids() - before)
+
+
+def os_thread_ids() -> set[str]:
+    """The ids of this process's OS threads (Linux: /proc/self/task)."""
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("no /proc/self/task to list threads")
+    return set(os.listdir("/proc/self/task"))
+
+
 def wait_for_baseline(fds: int, threads: int, timeout: float = 30.0) -> None:
     """Poll (collecting garbage) until fds and threads are back to a baseline."""
     import gc
