@@ -74,6 +74,9 @@ nb_execution_excludepatterns = []
 # run one after the other at normal priority, the other labs beside them at a lower one.
 parallel_notebooks_measuring = ["labs/01-hello-c-extension", "labs/03-cython-primes",
                                 "labs/04-gil-threads", "labs/06-completion-queue-asyncio"]
+# The benchmark pages plot docs/benchmarks/results/*.json, which their code does not
+# contain: they run again whenever Sphinx reads them (see benchmark_pages_follow...).
+parallel_notebooks_rerun_when_read = ["docs/benchmarks/*"]
 nb_merge_streams = True
 # Only exercise solutions are folded (tagged hide-input), so the fold says so.
 nb_code_prompt_show = "Show the worked solution"
@@ -185,8 +188,8 @@ def benchmark_pages_follow_their_results(app, docname: str, source: list[str]) -
     """A benchmark page plots docs/benchmarks/results/<stage>.json: rebuild it when
     that file changes. Sphinx would otherwise see an unchanged page, and the notebook
     cache (keyed on the page's code, not on the files it reads) would replay old
-    plots. The pages also ask myst-nb to execute them every time they are read
-    (`execution_mode: force` in their front matter): they only draw plots."""
+    plots: `parallel_notebooks_rerun_when_read` drops a page's cached outputs whenever
+    Sphinx reads it, and runs it again beside the labs."""
     if docname.startswith("docs/benchmarks/"):
         stage = docname.rsplit("/", 1)[-1]
         app.env.note_dependency(str(BENCH_RESULTS / f"{stage}.json"))

@@ -49,7 +49,8 @@ def build(project: Path) -> str:
     # The output beside the sources, not in them: myst-nb writes ../jupyter_execute.
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "-b", "html", str(project),
-         str(project.parent / "out" / "html")], capture_output=True, text=True, timeout=600, cwd=project,
+         str(project.parent / "out" / "html")],
+        capture_output=True, text=True, timeout=600, cwd=project,
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
@@ -85,3 +86,58 @@ def test_notebooks_run_once_side_by_side_and_again_when_changed(tmp_path):
     assert "executing 1 notebooks: none one after the other, and beside them beside" in log
     assert log.count("Using cached notebook") == 1, log
     assert "beside niceness now" in (site / "beside.html").read_text()
+
+
+PLOT = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# Plot
+
+```{code-cell} ipython3
+from pathlib import Path
+print("plotted", Path("data.txt").read_text().strip())
+```
+"""
+
+# As the site's conf.py does for the benchmark pages: the page depends on its data file.
+RERUN_CONF = CONF + """
+parallel_notebooks_rerun_when_read = ["plots/*"]
+exclude_patterns += ["plots/data.txt"]
+
+def setup(app):
+    def depends_on_data(app, docname, source):
+        if docname.startswith("plots/"):
+            app.env.note_dependency("plots/data.txt")
+    app.connect("source-read", depends_on_data)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="niceness per thread is Linux's")
+def test_a_page_drawing_a_data_file_runs_again_beside_when_the_file_changes(tmp_path):
+    site = tmp_path / "out" / "html"
+    source = tmp_path / "src"
+    (source / "plots").mkdir(parents=True)
+    (source / "conf.py").write_text(RERUN_CONF)
+    (source / "index.md").write_text("# Home\n\n```{toctree}\nplots/plot\n```\n")
+    (source / "plots" / "plot.md").write_text(PLOT)
+    data = source / "plots" / "data.txt"
+    data.write_text("first\n")
+
+    build(source)
+    assert "plotted first" in (site / "plots" / "plot.html").read_text()
+    # Unchanged page and data: Sphinx does not read it, nothing runs.
+    assert "executing" not in build(source)
+
+    # The code is unchanged, so the notebook cache alone would replay "first".
+    data.write_text("second\n")
+    log = build(source)
+    assert "executing 1 notebooks: none one after the other, and beside them plots/plot" in log
+    assert "Executing notebook" not in log, log  # it ran beside, not while Sphinx read
+    page = (site / "plots" / "plot.html").read_text()
+    assert "plotted second" in page, page[-2000:]

@@ -13,6 +13,11 @@ so they run one after the other at normal priority. The others run beside them, 
 everything their kernel starts): they take what the measuring lab leaves idle, and
 yield a core as soon as it wants both.
 
+Pages named in `parallel_notebooks_rerun_when_read` (glob patterns) draw files that
+their code does not contain, such as benchmark results: whenever Sphinx reads one
+again (its source or a file it depends on changed), its cached outputs are dropped
+and it runs again here, beside the others, rather than alone while Sphinx reads.
+
 Only myst-nb's "cache" mode is run here. A notebook that fails is not cached, so
 myst-nb runs it again while reading and reports the failure as it always does.
 """
@@ -25,6 +30,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from fnmatch import fnmatch
 from pathlib import Path
 
 from sphinx.util import logging
@@ -78,8 +84,13 @@ def execute_side_by_side(app, env, docnames: list[str]) -> None:
         if found is None:
             continue
         try:
-            cache.match_cache_notebook(found[1])
+            record = cache.match_cache_notebook(found[1])
         except KeyError:
+            jobs[docname] = found
+            continue
+        if any(fnmatch(docname, pattern)
+               for pattern in app.config.parallel_notebooks_rerun_when_read):
+            cache.remove_cache(record.pk)
             jobs[docname] = found
     if not jobs:
         return
@@ -115,6 +126,8 @@ def execute_side_by_side(app, env, docnames: list[str]) -> None:
     lanes = max(1, app.config.parallel_notebooks_lanes)
     if lanes == 1:
         measuring, beside = measuring + beside, []
+    # With nothing measuring, every lane runs the others.
+    beside_lanes = max(1, lanes - 1) if measuring else lanes
 
     def run_measuring():
         return [(name, run(name)) for name in measuring]
@@ -129,9 +142,9 @@ def execute_side_by_side(app, env, docnames: list[str]) -> None:
     start = time.monotonic()
     logger.info(f"executing {len(jobs)} notebooks: {', '.join(measuring) or 'none'} one "
                 f"after the other, and beside them {', '.join(beside) or 'none'} "
-                f"({max(1, lanes - 1)} at a time, nice {BESIDE_NICENESS})")
+                f"({beside_lanes} at a time, nice {BESIDE_NICENESS})")
     with ThreadPoolExecutor(max_workers=1) as first, \
-            ThreadPoolExecutor(max_workers=max(1, lanes - 1)) as others:
+            ThreadPoolExecutor(max_workers=beside_lanes) as others:
         futures = {first.submit(run_measuring): "normal priority"}
         futures.update({others.submit(run_beside, name): f"beside, nice {BESIDE_NICENESS}"
                         for name in beside})
@@ -146,5 +159,6 @@ def setup(app):
     # busy process: its kernel, or a compiler it started).
     app.add_config_value("parallel_notebooks_lanes", min(4, os.cpu_count() or 1), "env")
     app.add_config_value("parallel_notebooks_measuring", [], "env")
+    app.add_config_value("parallel_notebooks_rerun_when_read", [], "env")
     app.connect("env-before-read-docs", execute_side_by_side)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
