@@ -160,3 +160,82 @@ def ratio_axis(ax, ratios) -> None:
     for y, value in enumerate(ratios):
         ax.annotate(f"{value:.1f}x" if value >= 1.95 else f"{value:.2f}x", (value, y),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
+
+
+# --- Counting what a server process does, from outside (Linux /proc) -------------------
+#
+# A rate moves with everything else the machine runs; a count per request moves only
+# when the program does something else. The kernel keeps these per thread:
+# `schedstat` (CPU time, ns), `status` (voluntary context switches: how often the thread
+# went to sleep) and `io` (read() and write() system calls; not recv()/send() on a
+# socket, which take another path in the kernel).
+
+
+def thread_counters(pid: int) -> dict[int, dict[str, int]]:
+    """Counters of each live thread of process `pid`, by thread id: ``cpu_ns``,
+    ``sleeps`` (voluntary context switches), ``reads`` and ``writes`` (read() and
+    write() system calls). Linux only: raises OSError where /proc has no tasks."""
+    import re
+
+    counters = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            schedstat = (task / "schedstat").read_text().split()
+            status = (task / "status").read_text()
+            io = dict(line.split(": ") for line in (task / "io").read_text().splitlines())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended while we read it
+        sleeps = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, flags=re.M)
+        counters[int(task.name)] = {"cpu_ns": int(schedstat[0]), "sleeps": int(sleeps.group(1)),
+                                    "reads": int(io["syscr"]), "writes": int(io["syscw"])}
+    return counters
+
+
+def counted_between(before: dict, after: dict) -> dict[int, dict[str, int]]:
+    """What each thread alive at both snapshots did in between (after - before)."""
+    return {tid: {name: after[tid][name] - value for name, value in counts.items()}
+            for tid, counts in before.items() if tid in after}
+
+
+def pipelined_gets(port: int, requests: int, clients: int = 50, pipeline: int = 16,
+                   timeout: float = 60) -> float:
+    """A small stand-in for ``redis-benchmark -c clients -P pipeline -t get -n requests``
+    where redis-tools is not installed: `clients` connections, each sending `pipeline`
+    GETs at once and waiting for all their replies before the next batch. Returns
+    requests per second. Replies are counted by their line ends (a 3-byte bulk string
+    is two lines), which holds for the lab's server only."""
+    import selectors
+    import socket
+    import time
+
+    batch = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n" * pipeline
+    rounds = [requests // clients + (i < requests % clients) for i in range(clients)]
+    selector = selectors.DefaultSelector()
+    start = time.perf_counter()
+    for left in rounds:
+        if left:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            sent = min(pipeline, left)
+            sock.sendall(batch[: len(batch) // pipeline * sent])
+            # state: requests left to send, replies awaited, line ends seen of those
+            selector.register(sock, selectors.EVENT_READ, [left - sent, sent, 0])
+    while selector.get_map():
+        ready = selector.select(timeout)
+        if not ready:
+            raise TimeoutError(f"the server sent no reply for {timeout} s")
+        for key, _ in ready:
+            state = key.data
+            data = key.fileobj.recv(65536)
+            if not data:
+                raise ConnectionError("the server closed a connection")
+            state[2] += data.count(b"\n")
+            if state[2] < 2 * state[1]:
+                continue
+            if state[0] == 0:
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+                continue
+            sent = min(pipeline, state[0])
+            key.fileobj.sendall(batch[: len(batch) // pipeline * sent])
+            state[:] = [state[0] - sent, sent, 0]
+    return requests / (time.perf_counter() - start)
