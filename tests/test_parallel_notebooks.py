@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-NOTEBOOK = """---
+# What makes a Markdown page a notebook for myst-nb.
+FRONT_MATTER = """---
 jupytext:
   text_representation:
     format_name: myst
@@ -24,7 +25,9 @@ kernelspec:
   language: python
   name: python3
 ---
-# {title}
+"""
+
+NOTEBOOK = FRONT_MATTER + """# {title}
 
 ```{{code-cell}} ipython3
 import os
@@ -88,16 +91,7 @@ def test_notebooks_run_once_side_by_side_and_again_when_changed(tmp_path):
     assert "beside niceness now" in (site / "beside.html").read_text()
 
 
-PLOT = """---
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# Plot
+PLOT = FRONT_MATTER + """# Plot
 
 ```{code-cell} ipython3
 from pathlib import Path
