@@ -129,20 +129,24 @@ class AsyncClient:
         try:
             channel = ticket.channel = self._channel_for(slot)
             channel.call(args, future)  # the binding holds the future until its event
+            # The driver resolves a call's future with the reply itself, or the
+            # call's exception (resolve(), in C): nothing to unpack here.
             if timeout is None:
-                event = await future
-            else:
-                event = await asyncio.wait_for(future, timeout)
-        except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
+                return await future
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.CancelledError:
             if future.cancelled() and ticket.channel is not None:  # the reply is still owed
                 self._abandon(ticket.channel)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+            raise
+        except TimeoutError:
+            if not future.cancelled():
+                raise  # the call's own error (ETIMEDOUT from the socket, say)
+            if ticket.channel is not None:
+                self._abandon(ticket.channel)
             raise TimeoutError(f"no reply to {args[0]!r} within {timeout} s; "
                                "the connection was closed") from None
         finally:
             self._busy.done(slot)
-        return reply_of(event)
 
     def give_up(self, ticket: Ticket) -> None:
         """Nobody waits for call_with(ticket) any more: not sent yet, it never
