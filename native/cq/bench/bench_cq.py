@@ -75,6 +75,7 @@ class Settings:
     pipelines: tuple[int, ...] = (1, 16)
     talk_inflight: tuple[int, ...] = (1, 16)
     redis_asyncio_pool: int = 64
+    sync_pool: int = bench_aio.SYNC_POOL  # at least this many sync workers (the default)
     connect_deadline: float = 30.0  # to open all the clients of one sample
 
 

@@ -124,8 +124,10 @@ async def _calls(client, count: int, inflight: int) -> None:
 async def _child(port: int, strategy: str, inflight: int, calls: int,
                  counter: OpcodeCounter | None) -> None:
     import cq.aio
+    from bench_aio import SYNC_POOL  # the sync strategy's pool, as in the sweeps
 
-    client = await cq.aio.connect("127.0.0.1", port, strategy=strategy, workers=inflight)
+    client = await cq.aio.connect("127.0.0.1", port, strategy=strategy,
+                                  workers=max(SYNC_POOL, inflight))
     try:
         await _calls(client, WARMUP, inflight)
         os.getppid()  # marker: callgrind zeroes its counts here, strace starts counting
