@@ -265,6 +265,14 @@ int cq_call_respond(cq_call *call, const cq_value *response) CQ_NOEXCEPT;
 void cq_cork(cq_queue *q) CQ_NOEXCEPT;
 void cq_uncork(cq_queue *q) CQ_NOEXCEPT;
 
+/* The client side's cork: hold back the socket writes of cq_channel_call until
+ * cq_release_calls, so that the calls an event loop starts in one turn (the
+ * coroutines one batch of replies woke) leave in one write per connection
+ * instead of one each. Nested; any thread; the commands are queued in order,
+ * and a connection that closes meanwhile fails its calls as usual. */
+void cq_hold_calls(cq_queue *q) CQ_NOEXCEPT;
+void cq_release_calls(cq_queue *q) CQ_NOEXCEPT;
+
 /* Frees a call without responding: the peer gets an error reply instead. */
 void cq_call_destroy(cq_call *call) CQ_NOEXCEPT;
 

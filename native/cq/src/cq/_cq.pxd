@@ -91,6 +91,8 @@ cdef extern from "cq.h" nogil:
     cq_event cq_pluck(cq_queue *q, void *tag, int64_t deadline)
     void cq_shutdown(cq_queue *q)
     void cq_cork(cq_queue *q)
+    void cq_hold_calls(cq_queue *q)
+    void cq_release_calls(cq_queue *q)
     void cq_uncork(cq_queue *q)
     void cq_destroy(cq_queue *q, cq_drop_fn drop_tag, void *ctx)
 

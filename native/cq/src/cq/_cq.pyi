@@ -20,6 +20,7 @@ E_RESOLVE: int
 E_NOMEM: int
 RESOLVED_REQUEST: int
 RESOLVED_SHUTDOWN: int
+RESOLVED_CALL: int
 
 Arg = str | bytes | bytearray | memoryview | int | float
 # What a server handler may return: str (simple string), bytes (bulk string),
@@ -70,6 +71,8 @@ class CompletionQueue:
     def __init__(self, *, max_frame: int | None = None, max_depth: int | None = None,
                  max_elements: int | None = None) -> None: ...
     def resolve_ready(self) -> int: ...
+    def hold_calls(self) -> None: ...
+    def release_calls(self) -> None: ...
     def next(self, timeout: float | None = None) -> Event:
         """Wait (GIL released) for the next event; 0 polls, None waits forever."""
     def pluck(self, tag: Any, timeout: float | None = None) -> Event:

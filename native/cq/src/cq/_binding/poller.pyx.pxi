@@ -138,8 +138,8 @@ cdef class Poller(NativeHandle):
 
     def resolve_ready(self):
         """drain(), each OP event handed to the future that is its tag in C
-        (see resolve()): no Python frame per event. Returns RESOLVED_REQUEST
-        and RESOLVED_SHUTDOWN bits."""
+        (see resolve()): no Python frame per event. Returns RESOLVED_REQUEST,
+        RESOLVED_CALL and RESOLVED_SHUTDOWN bits."""
         return _resolve_all(self.drain())
 
     def read_wakeup(self):

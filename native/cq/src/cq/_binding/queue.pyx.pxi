@@ -42,9 +42,12 @@ cdef class Event:
 
 
 # What resolve_ready() saw, as bits of its result: the driver corks the
-# server's responses after a batch with requests, and stops after SHUTDOWN.
+# server's responses after a batch with requests, holds the client's next
+# calls after a batch of several replies (RESOLVED_CALL), and stops after
+# SHUTDOWN.
 RESOLVED_REQUEST = 1
 RESOLVED_SHUTDOWN = 2
+RESOLVED_CALL = 4
 
 # Events taken from the core per lock by resolve_ready().
 cdef enum:
@@ -83,6 +86,7 @@ cdef int _resolve_all(list events) except -1:
     (its future's loop closed, say), then the first error is raised."""
     cdef Event event
     cdef int flags = 0
+    cdef Py_ssize_t calls = 0
     error = None
     for event in events:
         if event.type == CQ_EVENT_SHUTDOWN:
@@ -90,11 +94,15 @@ cdef int _resolve_all(list events) except -1:
         elif event.type == CQ_EVENT_OP:
             if event.op == CQ_OP_REQUEST:
                 flags |= RESOLVED_REQUEST
+            elif event.op == CQ_OP_CALL:
+                calls += 1
             try:
                 _resolve(event.tag, event)
             except Exception as exc:
                 if error is None:
                     error = exc
+    if calls > 1:  # one reply wakes one call: nothing to gather into one write
+        flags |= RESOLVED_CALL
     if error is not None:
         raise error
     return flags
@@ -225,8 +233,8 @@ cdef class CompletionQueue(NativeHandle):
     def resolve_ready(self):
         """The event loop's drive (strategy iomgr): next(0) until TIMEOUT or
         SHUTDOWN, taking the events a batch per lock, each OP event handed to
-        the future that is its tag (see resolve()). Returns RESOLVED_REQUEST
-        and RESOLVED_SHUTDOWN bits."""
+        the future that is its tag (see resolve()). Returns RESOLVED_REQUEST,
+        RESOLVED_CALL and RESOLVED_SHUTDOWN bits."""
         cdef cq_event batch[RESOLVE_BATCH]
         cdef size_t n, i
         cdef list events = []
@@ -363,6 +371,28 @@ cdef class CompletionQueue(NativeHandle):
         try:
             with nogil:
                 cq_uncork(self._q)
+        finally:
+            self._leave()
+
+    def hold_calls(self):
+        """Hold back the writes of Channel.call() until release_calls() (nested),
+        so that the calls started in one turn of an event loop leave in one
+        write per connection."""
+        self._enter()
+        try:
+            cq_hold_calls(self._q)
+        finally:
+            self._leave()
+
+    def release_calls(self):
+        """Undo one hold_calls(); the last one writes every call held back.
+        A no-op once the queue is closed (its connections are gone)."""
+        if self.closed:
+            return
+        self._enter()
+        try:
+            with nogil:
+                cq_release_calls(self._q)
         finally:
             self._leave()
 

@@ -15,8 +15,10 @@ import threading
 
 from .._aio import Poller
 from .._cq import (
+    CALL,
     OP,
     REQUEST,
+    RESOLVED_CALL,
     RESOLVED_REQUEST,
     RESOLVED_SHUTDOWN,
     SHUTDOWN,
@@ -43,6 +45,7 @@ class Driver(Shared):
         self.queue = CompletionQueue()
         self.stopped = False
         self._corked = False
+        self._holding = False
 
     def hold_responses(self) -> None:
         """After a batch with server requests: their handlers run in callbacks
@@ -57,6 +60,30 @@ class Driver(Shared):
     def _release_responses(self) -> None:
         self._corked = False
         self.queue.uncork()  # a no-op once the queue is closed
+
+    def hold_calls(self) -> None:
+        """After a batch of several replies: the coroutines they woke run in callbacks
+        the batch scheduled, and most start their next call there; hold the
+        calls' writes now and release them after those callbacks, so that one
+        wake-up's calls leave in one write per connection (the client side of
+        hold_responses; the same turn of the loop, so no call waits longer)."""
+        if not self._holding:
+            self._holding = True
+            self.queue.hold_calls()
+            self.loop.call_soon(self._release_calls)
+
+    def _release_calls(self) -> None:
+        self._holding = False
+        self.queue.release_calls()  # a no-op once the queue is closed
+
+    def after_batch(self, seen: int) -> None:
+        """What a batch of resolved events asks for (resolve_ready's bits)."""
+        if self.stopped:
+            return
+        if seen & RESOLVED_REQUEST:
+            self.hold_responses()
+        if seen & RESOLVED_CALL:
+            self.hold_calls()
 
 
 class IomgrDriver(Driver):
@@ -82,8 +109,7 @@ class IomgrDriver(Driver):
             self._stop_watching()
         else:
             self._arm_timer()
-        if seen & RESOLVED_REQUEST and not self.stopped:
-            self.hold_responses()
+        self.after_batch(seen)
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -178,14 +204,15 @@ class PollerDriver(Driver):
         self._fd = self.poller.fileno()
         self.loop.add_reader(self._fd, self._on_wakeup)
 
-    def _dispatch(self, event: Event) -> bool:
-        """Resolve one event's future; True for a server request."""
+    def _dispatch(self, event: Event) -> int:
+        """Resolve one event's future; resolve_ready's bit for what it was."""
         if event.type == OP:
             resolve(event.tag, event)
-            return event.op == REQUEST
+            return (RESOLVED_REQUEST if event.op == REQUEST else
+                    RESOLVED_CALL if event.op == CALL else 0)
         if event.type == SHUTDOWN:
             self._stop_watching()
-        return False
+        return 0
 
     def _on_wakeup(self) -> None:
         # Every queued event taken in one call and resolved in C: no Python
@@ -193,8 +220,7 @@ class PollerDriver(Driver):
         seen = self.poller.resolve_ready()
         if seen & RESOLVED_SHUTDOWN:
             self._stop_watching()
-        elif seen & RESOLVED_REQUEST and not self.stopped:
-            self.hold_responses()
+        self.after_batch(seen)
 
     def _stop_watching(self) -> None:
         if not self.stopped:
@@ -226,11 +252,13 @@ class PollerByteDriver(PollerDriver):
     def _on_wakeup(self) -> None:
         poller = self.poller
         poller.read_wakeup()
-        requests = False
+        seen = calls = 0
         while (event := poller.pop()) is not None:
-            requests = self._dispatch(event) or requests
-        if requests and not self.stopped:
-            self.hold_responses()
+            bit = self._dispatch(event)
+            seen |= bit
+            calls += bit == RESOLVED_CALL
+        # As resolve_ready: RESOLVED_CALL only for several replies.
+        self.after_batch(seen if calls > 1 else seen & ~RESOLVED_CALL)
 
 
 DRIVERS: dict[str, type[Driver]] = {
