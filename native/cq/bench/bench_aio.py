@@ -23,6 +23,13 @@ from bench_samples import Sample, drive
 
 PAYLOAD = b"x" * 16
 
+# The sync strategy's thread pool in the sweeps: cq.aio.connect's default
+# (workers=16), grown to the calls in flight of one client when they are more,
+# so that no call waits for a worker while another one blocks. (Earlier runs
+# used one worker per call in flight of a client: 1,000 clients with one call
+# each then shared a single worker.)
+SYNC_POOL = 16
+
 
 async def _qps(port: int, strategy: str, concurrency: int, seconds: float) -> float:
     client = await cq.aio.connect("127.0.0.1", port, strategy=strategy, workers=concurrency)
@@ -88,7 +95,8 @@ async def _sample(port: int, strategy: str, clients: int, inflight: int,
                   command: tuple, seconds: float, check, connect_deadline: float,
                   pool: int, host: str) -> Sample:
     fds, threads = _count("/proc/self/fd"), _count("/proc/self/task")
-    opened = await _open_clients(port, strategy, clients, inflight, connect_deadline, pool,
+    workers = max(SYNC_POOL, inflight)
+    opened = await _open_clients(port, strategy, clients, workers, connect_deadline, pool,
                                  host)
     try:
         calls = [functools.partial(client.call, *command)
@@ -109,7 +117,8 @@ def sample(port: int, strategy: str, *, clients: int = 1, inflight: int = 1,
     """Calls per second and latency of ``clients`` clients on one fresh loop, each
     of ``pool`` connections (``connections=``) and with ``inflight`` coroutines
     calling ``command``; also the fds and OS threads each client added (the
-    loop's machinery is shared: ``sync`` has up to ``inflight`` workers in all);
+    loop's machinery is shared: ``sync`` has ``max(SYNC_POOL, inflight)`` workers
+    in all);
     ``host`` may be ``unix:PATH`` (the port is then ignored)."""
     return asyncio.run(_sample(port, strategy, clients, inflight, command, seconds, check,
                                connect_deadline, pool, host))

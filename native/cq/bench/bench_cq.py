@@ -23,7 +23,10 @@ Sweeps (clients against one redis-server, each in its own process):
   against cq.aio's server on each strategy, a plain asyncio-streams RESP server
   and redis-server (``bench_servers.py``);
 * ``grpc``: the talk's peers, grpcio sync and grpc.aio, and plain asyncio
-  streams on the default loop and uvloop (``bench_grpc.py``).
+  streams on the default loop and uvloop (``bench_grpc.py``);
+* ``profile``: instructions and system calls per call of each strategy at 1
+  and 64 in flight, by where they go (callgrind, strace; ``bench_profile.py``),
+  repeatable where the rates are not; skipped, saying why, without valgrind.
 
 Then issue 10's targets, as ratios within this run (``bench_targets.py``).
 Progress goes to stdout as it runs; the JSON (machine, versions, load,
@@ -48,6 +51,7 @@ from dataclasses import dataclass, field
 import bench_aio
 import bench_alarms
 import bench_grpc
+import bench_profile
 import bench_redis
 import bench_servers
 import bench_targets
@@ -71,6 +75,7 @@ class Settings:
     pipelines: tuple[int, ...] = (1, 16)
     talk_inflight: tuple[int, ...] = (1, 16)
     redis_asyncio_pool: int = 64
+    sync_pool: int = bench_aio.SYNC_POOL  # at least this many sync workers (the default)
     connect_deadline: float = 30.0  # to open all the clients of one sample
 
 
@@ -395,6 +400,26 @@ def machine(peers: Peers) -> dict:
     return info
 
 
+def profile_sweep(port: int, quick: bool) -> dict:
+    """Instructions per call by strategy (not a rate: no repeats, no spread)."""
+    sweep = {"title": "instructions and system calls per call (callgrind, strace)",
+             "x": "inflight", "rows": [], "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    problem = bench_profile.available()
+    if problem:
+        print(f"profile skipped: {problem}", flush=True)
+        sweep["problem"] = problem
+        return sweep
+    calls = bench_profile.QUICK_CALLS if quick else bench_profile.CALLS
+    try:
+        sweep["rows"] = bench_profile.profile(
+            port, calls=calls, opcode_calls=min(calls, bench_profile.OPCODE_CALLS),
+            progress=lambda line: print(line, flush=True))
+    except Exception as exc:  # recorded, shown on the page; the run's rates stand
+        sweep["problem"] = f"failed: {type(exc).__name__}: {exc}"
+        print(f"!! profile: {sweep['problem']}", file=sys.stderr, flush=True)
+    return sweep
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON")
@@ -424,9 +449,12 @@ def main() -> None:
             load["sweeps"][sweep.name] = list(os.getloadavg())
             progress.sweep(index, len(sweeps), sweep)
             run_sweep(sweep, settings.repeats, progress)
+        load["sweeps"]["profile"] = list(os.getloadavg())
+        profile = profile_sweep(port, args.quick)
     load["end"] = list(os.getloadavg())
 
     results = {s.name: {"title": s.title, "x": s.x, "rows": s.rows()} for s in sweeps}
+    results["profile"] = profile
     targets = bench_targets.evaluate(results)
     bench_targets.report(targets)
     payload = {

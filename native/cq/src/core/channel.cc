@@ -1,6 +1,7 @@
 // channel.cc: the client side. One connection (TCP, or a unix socket for a
 // "unix:PATH" host); commands are pipelined and their replies, which a RESP
 // server sends in order, complete the calls in order.
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <new>
@@ -20,7 +21,7 @@ update_interest(cq_queue *q, cq_channel *ch)
     if (ch->closed)
         return;
     uint32_t want = ch->connected ? kReadable : kWritable;
-    if (ch->connected && ch->out.size())
+    if (ch->connected && ch->out.size() && !ch->held) // held: cq_release_calls writes
         want |= kWritable;
     set_interest(q, ch, want);
 }
@@ -201,6 +202,13 @@ try {
         return CQ_E_SHUTDOWN;
     if (ch->closed)
         return ch->error ? ch->error : CQ_E_CLOSED;
+    // Held (cq_hold_calls): listed before anything else changes, so that an
+    // allocation failure here leaves no command behind.
+    bool hold = ch->connected && q->calls_held > 0;
+    if (hold && !ch->held) {
+        q->held_channels.push_back(ch);
+        ch->held = true;
+    }
     // The tag first, then the bytes: if either allocation throws, neither a
     // command without a waiter nor a waiter without a command is left.
     ch->calls.push_back(tag);
@@ -217,7 +225,7 @@ try {
         ch->calls.pop_back();
         throw;
     }
-    if (ch->connected) {
+    if (ch->connected && !hold) {
         // Write from the caller's thread: the common case needs no poller round.
         if (!cq::flush(q, ch))
             return CQ_OK; // failed: the call's event is queued
@@ -229,6 +237,36 @@ try {
 }
 
 void
+cq_hold_calls(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return;
+    std::lock_guard<std::mutex> lock(q->mu);
+    ++q->calls_held;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
+}
+
+void
+cq_release_calls(cq_queue *q) noexcept
+try {
+    if (cq::forked(q))
+        return;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (q->calls_held == 0 || --q->calls_held > 0)
+        return;
+    std::vector<cq_channel *> held;
+    held.swap(q->held_channels);
+    for (cq_channel *ch : held) {
+        ch->held = false;
+        if (!ch->closed && cq::flush(q, ch)) // a failure queues the calls' events
+            cq::update_interest(q, ch);
+    }
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return;
+}
+
+void
 cq_channel_destroy(cq_channel *ch) noexcept
 try {
     cq_queue *q = ch->q;
@@ -237,6 +275,10 @@ try {
     std::lock_guard<std::mutex> lock(q->mu);
     cq::channel_fail(q, ch, CQ_E_CLOSED);
     q->channels.erase(ch);
+    if (ch->held) {
+        auto &held = q->held_channels;
+        held.erase(std::remove(held.begin(), held.end(), ch), held.end());
+    }
     delete ch;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
     return;

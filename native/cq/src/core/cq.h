@@ -160,6 +160,11 @@ int64_t cq_next_alarm(cq_queue *q) CQ_NOEXCEPT;
  * I/O, the others sleep until an event is there for them. */
 cq_event cq_next(cq_queue *q, int64_t deadline) CQ_NOEXCEPT;
 
+/* cq_next, then every further event already queued, up to max in all, taken
+ * under the same lock: a poller thread hands them on as one batch. Returns how
+ * many were stored in out (max >= 1); a TIMEOUT or SHUTDOWN comes alone. */
+size_t cq_next_many(cq_queue *q, cq_event *out, size_t max, int64_t deadline) CQ_NOEXCEPT;
+
 /* Like cq_next, but only returns the event of one tag; other events stay in
  * the queue for other threads (gRPC's grpc_completion_queue_pluck). */
 cq_event cq_pluck(cq_queue *q, void *tag, int64_t deadline) CQ_NOEXCEPT;
@@ -259,6 +264,14 @@ int cq_call_respond(cq_call *call, const cq_value *response) CQ_NOEXCEPT;
  * connection closes meanwhile. */
 void cq_cork(cq_queue *q) CQ_NOEXCEPT;
 void cq_uncork(cq_queue *q) CQ_NOEXCEPT;
+
+/* The client side's cork: hold back the socket writes of cq_channel_call until
+ * cq_release_calls, so that the calls an event loop starts in one turn (the
+ * coroutines one batch of replies woke) leave in one write per connection
+ * instead of one each. Nested; any thread; the commands are queued in order,
+ * and a connection that closes meanwhile fails its calls as usual. */
+void cq_hold_calls(cq_queue *q) CQ_NOEXCEPT;
+void cq_release_calls(cq_queue *q) CQ_NOEXCEPT;
 
 /* Frees a call without responding: the peer gets an error reply instead. */
 void cq_call_destroy(cq_call *call) CQ_NOEXCEPT;

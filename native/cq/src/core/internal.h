@@ -156,6 +156,7 @@ struct cq_channel : cq::IoObject {
     cq::Buffer in, out;
     cq::resp::Parser parser{cq::resp::Parser::Mode::Reply};
     std::deque<void *> calls; // tags waiting for replies, oldest first
+    bool held = false;        // in q->held_channels: its writes wait for cq_release_calls
 };
 
 namespace cq {
@@ -223,6 +224,8 @@ struct cq_queue {
     bool shutdown = false;
     unsigned corked = 0;                 // cq_cork depth: responses wait for cq_uncork
     std::vector<uint64_t> corked_conns;  // server connections with responses held back
+    unsigned calls_held = 0;                  // cq_hold_calls depth (client side)
+    std::vector<cq_channel *> held_channels;  // channels with calls held back
     uint64_t generation = cq::fork_generation(); // see fork.h
     bool orphan = false; // being freed in a child of fork: the epoll set is the parent's
     cq_limits limits{};

@@ -37,6 +37,10 @@ read_some(int fd, Buffer &in, bool *eof)
         if (n > 0) {
             in.append(chunk, static_cast<size_t>(n));
             total += static_cast<size_t>(n);
+            // A short read emptied the socket: the next recv would say EAGAIN.
+            // Level-triggered polling reports whatever arrives later (or EOF).
+            if (static_cast<size_t>(n) < sizeof chunk)
+                return 0;
         } else if (n == 0) {
             *eof = true;
             return 0;

@@ -67,33 +67,39 @@ write_wakeup(cq_poller_thread *p)
     }
 }
 
+// Events moved from the core to the loop's queue per lock: one batch, one
+// wake-up, instead of a lock round trip (and a kick of the core's own
+// wake-up fd, for the events left behind) per event.
+constexpr size_t kBatch = 64;
+
 void
-push(cq_poller_thread *p, const cq_event &ev)
+push(cq_poller_thread *p, const cq_event *events, size_t n)
 {
-    bool wake;
+    size_t wakes;
     {
         std::lock_guard<std::mutex> guard(p->lock);
-        p->events.push_back(ev);
+        p->events.insert(p->events.end(), events, events + n);
         if (p->policy == CQ_WAKE_PER_EVENT) {
-            wake = true;
+            wakes = n; // gRPC's rule: one byte per event
         } else {
-            wake = !p->wake_pending; // the queue turned non-empty for the loop
+            wakes = p->wake_pending ? 0 : 1; // the queue turned non-empty for the loop
             p->wake_pending = true;
         }
     }
-    if (wake)
+    for (size_t i = 0; i < wakes; i++)
         write_wakeup(p);
 }
 
 void
 run(cq_poller_thread *p)
 {
+    cq_event batch[kBatch];
     for (;;) {
-        cq_event ev = cq_next(p->q, CQ_INFINITE);
-        if (ev.type == CQ_EVENT_TIMEOUT)
+        size_t n = cq_next_many(p->q, batch, kBatch, CQ_INFINITE);
+        if (batch[0].type == CQ_EVENT_TIMEOUT)
             continue;
-        bool last = ev.type == CQ_EVENT_SHUTDOWN;
-        push(p, ev);
+        bool last = batch[0].type == CQ_EVENT_SHUTDOWN; // comes alone
+        push(p, batch, n);
         if (last)
             break;
     }
@@ -185,6 +191,8 @@ cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes) noexcept
         ssize_t n = read(p->read_fd, buf, want);
         if (n > 0) {
             total += (size_t)n;
+            if ((size_t)n < want)
+                return total; // a short read: the socket is empty now (saves a read)
             continue;
         }
         if (n < 0 && errno == EINTR)

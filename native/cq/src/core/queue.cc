@@ -341,13 +341,16 @@ take_event(cq_queue *q, bool any, void *tag, cq_event *out)
     return false;
 }
 
-cq_event
-next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
+// Takes events for next/pluck into out (at most max; more than one only for
+// cq_next_many) and returns how many; a TIMEOUT or SHUTDOWN is one event.
+size_t
+next_impl(cq_queue *q, bool any, void *tag, int64_t deadline, cq_event *out, size_t max)
 {
-    cq_event ev{};
+    cq_event &ev = out[0];
+    ev = cq_event{};
     if (cq::forked(q)) { // never block on a lock the parent held at fork
         ev.type = CQ_EVENT_SHUTDOWN;
-        return ev;
+        return 1;
     }
     Lock lock(q->mu);
     // On the way out (under the lock): if nobody holds the poller role, one
@@ -366,18 +369,23 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
     bool polled = false;
     for (;;) {
         if (take_event(q, any, tag, &ev)) {
+            size_t n = 1;
+            while (n < max && !q->events.empty()) { // max > 1 only for cq_next: any tag
+                out[n++] = q->events.front();
+                q->events.pop_front();
+            }
             // cq_fd() promises "readable while next(0) has work": a round that
             // completed several operations must leave it readable for the rest
             // (an event loop may be watching while this thread plucks one tag).
             if (!q->events.empty())
                 cq::kick(q);
-            return ev;
+            return n;
         }
         if (q->shutdown) {
             // Shutdown pushed every in-flight operation's event at once, so an event
             // that is not here now never will be.
             ev.type = CQ_EVENT_SHUTDOWN;
-            return ev;
+            return 1;
         }
         int64_t now = cq_now();
         if (polled && now >= deadline)
@@ -425,7 +433,7 @@ next_impl(cq_queue *q, bool any, void *tag, int64_t deadline)
         }
     }
     ev.type = CQ_EVENT_TIMEOUT;
-    return ev;
+    return 1;
 }
 
 } // namespace
@@ -565,15 +573,28 @@ try {
 cq_event
 cq_next(cq_queue *q, int64_t deadline) noexcept
 try {
-    return next_impl(q, true, nullptr, deadline);
+    cq_event ev;
+    next_impl(q, true, nullptr, deadline, &ev, 1);
+    return ev;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
     return cq::failed_event();
+}
+
+size_t
+cq_next_many(cq_queue *q, cq_event *out, size_t max, int64_t deadline) noexcept
+try {
+    return next_impl(q, true, nullptr, deadline, out, max == 0 ? 1 : max);
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    out[0] = cq::failed_event();
+    return 1;
 }
 
 cq_event
 cq_pluck(cq_queue *q, void *tag, int64_t deadline) noexcept
 try {
-    return next_impl(q, false, tag, deadline);
+    cq_event ev;
+    next_impl(q, false, tag, deadline, &ev, 1);
+    return ev;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
     return cq::failed_event();
 }

@@ -87,9 +87,12 @@ cdef extern from "cq.h" nogil:
     int cq_fd(cq_queue *q)
     int64_t cq_next_alarm(cq_queue *q)
     cq_event cq_next(cq_queue *q, int64_t deadline)
+    size_t cq_next_many(cq_queue *q, cq_event *out, size_t max, int64_t deadline)
     cq_event cq_pluck(cq_queue *q, void *tag, int64_t deadline)
     void cq_shutdown(cq_queue *q)
     void cq_cork(cq_queue *q)
+    void cq_hold_calls(cq_queue *q)
+    void cq_release_calls(cq_queue *q)
     void cq_uncork(cq_queue *q)
     void cq_destroy(cq_queue *q, cq_drop_fn drop_tag, void *ctx)
 

@@ -18,6 +18,9 @@ E_CLOSED: int
 E_INVALID: int
 E_RESOLVE: int
 E_NOMEM: int
+RESOLVED_REQUEST: int
+RESOLVED_SHUTDOWN: int
+RESOLVED_CALL: int
 
 Arg = str | bytes | bytearray | memoryview | int | float
 # What a server handler may return: str (simple string), bytes (bulk string),
@@ -38,6 +41,8 @@ class ClosedError(ConnectionError):
 
 def error_for(code: int) -> BaseException:
     """The exception for a core status code (positive: errno)."""
+
+def resolve(future: Any, event: Any) -> None: ...
 
 class Event:
     """One completion."""
@@ -65,6 +70,9 @@ class CompletionQueue:
 
     def __init__(self, *, max_frame: int | None = None, max_depth: int | None = None,
                  max_elements: int | None = None) -> None: ...
+    def resolve_ready(self) -> int: ...
+    def hold_calls(self) -> None: ...
+    def release_calls(self) -> None: ...
     def next(self, timeout: float | None = None) -> Event:
         """Wait (GIL released) for the next event; 0 polls, None waits forever."""
     def pluck(self, tag: Any, timeout: float | None = None) -> Event:
@@ -135,6 +143,7 @@ class Poller:
     def __init__(self, queue: CompletionQueue, *, per_event: bool = False) -> None: ...
     def fileno(self) -> int:
         """The wake-up socket to watch for reading."""
+    def resolve_ready(self) -> int: ...
     def drain(self) -> list[Event]:
         """Every queued event in one call (reads the wake-up bytes first)."""
     def read_wakeup(self) -> int:

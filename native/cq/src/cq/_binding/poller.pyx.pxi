@@ -136,6 +136,12 @@ cdef class Poller(NativeHandle):
         cq_poller_thread_read_wakeups(self._p, 0)
         return self._take_all()
 
+    def resolve_ready(self):
+        """drain(), each OP event handed to the future that is its tag in C
+        (see resolve()): no Python frame per event. Returns RESOLVED_REQUEST,
+        RESOLVED_CALL and RESOLVED_SHUTDOWN bits."""
+        return _resolve_all(self.drain())
+
     def read_wakeup(self):
         """Read one wake-up byte (poller_byte); returns how many were read (0/1)."""
         self._ensure_alive()

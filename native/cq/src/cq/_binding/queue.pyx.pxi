@@ -41,6 +41,73 @@ cdef class Event:
         return f"<Event op={self.op} tag={self.tag!r} ok={self.ok} error={self.error}>"
 
 
+# What resolve_ready() saw, as bits of its result: the driver corks the
+# server's responses after a batch with requests, holds the client's next
+# calls after a batch of several replies (RESOLVED_CALL), and stops after
+# SHUTDOWN.
+RESOLVED_REQUEST = 1
+RESOLVED_SHUTDOWN = 2
+RESOLVED_CALL = 4
+
+# Events taken from the core per lock by resolve_ready().
+cdef enum:
+    RESOLVE_BATCH = 64
+
+
+cdef int _resolve(object future, Event event) except -1:
+    if future.done():  # cancelled, or timed out: nobody waits
+        return 0
+    if event.op == CQ_OP_CALL:
+        if not event.ok:
+            future.set_exception(error_for(event.error))
+        elif isinstance(event.value, ReplyError):
+            future.set_exception(event.value)
+        else:
+            future.set_result(event.value)
+    else:
+        future.set_result(event)
+    return 0
+
+
+def resolve(future, event):
+    """Hand an OP event to the future that is its tag (a done one ignores it):
+    a CALL's future gets the reply itself, or raises what the call raises
+    (ReplyError, or the error of a failed call), decided here in C once; any
+    other operation's future gets the Event (and any other object, as itself:
+    a driver's own futures)."""
+    if type(event) is Event:
+        _resolve(future, <Event>event)
+    elif not future.done():
+        future.set_result(event)
+
+
+cdef int _resolve_all(list events) except -1:
+    """resolve() for each OP event; every one is tried even if one raises
+    (its future's loop closed, say), then the first error is raised."""
+    cdef Event event
+    cdef int flags = 0
+    cdef Py_ssize_t calls = 0
+    error = None
+    for event in events:
+        if event.type == CQ_EVENT_SHUTDOWN:
+            flags |= RESOLVED_SHUTDOWN
+        elif event.type == CQ_EVENT_OP:
+            if event.op == CQ_OP_REQUEST:
+                flags |= RESOLVED_REQUEST
+            elif event.op == CQ_OP_CALL:
+                calls += 1
+            try:
+                _resolve(event.tag, event)
+            except Exception as exc:
+                if error is None:
+                    error = exc
+    if calls > 1:  # one reply wakes one call: nothing to gather into one write
+        flags |= RESOLVED_CALL
+    if error is not None:
+        raise error
+    return flags
+
+
 @cython.no_gc_clear
 cdef class CompletionQueue(NativeHandle):
     """A completion queue: start operations with a tag, collect their events.
@@ -163,6 +230,36 @@ cdef class CompletionQueue(NativeHandle):
         The GIL is released while waiting; Ctrl-C interrupts the wait."""
         return self._wait(True, NULL, deadline_for(timeout))
 
+    def resolve_ready(self):
+        """The event loop's drive (strategy iomgr): next(0) until TIMEOUT or
+        SHUTDOWN, taking the events a batch per lock, each OP event handed to
+        the future that is its tag (see resolve()). Returns RESOLVED_REQUEST,
+        RESOLVED_CALL and RESOLVED_SHUTDOWN bits."""
+        cdef cq_event batch[RESOLVE_BATCH]
+        cdef size_t n, i
+        cdef list events = []
+        error = None
+        while True:
+            self._enter()
+            try:
+                with nogil:
+                    n = cq_next_many(self._q, batch, RESOLVE_BATCH, 0)
+            finally:
+                self._leave()
+            if batch[0].type == CQ_EVENT_TIMEOUT:
+                break
+            for i in range(n):
+                try:  # converts, and releases the tag, even if another failed
+                    events.append(self._deliver(batch[i]))
+                except Exception as exc:
+                    error = exc
+            if batch[0].type == CQ_EVENT_SHUTDOWN:
+                break
+        flags = _resolve_all(events)
+        if error is not None:
+            raise error
+        return flags
+
     def pluck(self, tag, timeout=None):
         """Like next(), but only for the event of ``tag`` (compared by identity)."""
         return self._wait(False, <void *>tag, deadline_for(timeout))
@@ -274,6 +371,28 @@ cdef class CompletionQueue(NativeHandle):
         try:
             with nogil:
                 cq_uncork(self._q)
+        finally:
+            self._leave()
+
+    def hold_calls(self):
+        """Hold back the writes of Channel.call() until release_calls() (nested),
+        so that the calls started in one turn of an event loop leave in one
+        write per connection."""
+        self._enter()
+        try:
+            cq_hold_calls(self._q)
+        finally:
+            self._leave()
+
+    def release_calls(self):
+        """Undo one hold_calls(); the last one writes every call held back.
+        A no-op once the queue is closed (its connections are gone)."""
+        if self.closed:
+            return
+        self._enter()
+        try:
+            with nogil:
+                cq_release_calls(self._q)
         finally:
             self._leave()
 

@@ -2,7 +2,8 @@
 
 Each driver owns one CompletionQueue, shared by every client and server of its
 loop and strategy (see _shared.py), used with asyncio futures as tags; it
-resolves each future with its Event on the loop that owns the future. Four of
+resolves each future (resolve(): a call's with its reply, any other with its
+Event) on the loop that owns the future. Four of
 the six strategies are drivers; ``thread_loop`` runs an ``iomgr`` driver on a
 second loop, and ``sync`` plucks from worker threads (see _clients.py).
 """
@@ -13,14 +14,23 @@ import asyncio
 import threading
 
 from .._aio import Poller
-from .._cq import OP, REQUEST, SHUTDOWN, TIMEOUT, CompletionQueue, Event
+from .._cq import (
+    CALL,
+    OP,
+    REQUEST,
+    RESOLVED_CALL,
+    RESOLVED_REQUEST,
+    RESOLVED_SHUTDOWN,
+    SHUTDOWN,
+    CompletionQueue,
+    Event,
+    resolve,
+)
 from ._shared import Shared
 
-
-def resolve(future: asyncio.Future, event: Event) -> None:
-    """Hand an event to the future it belongs to (a cancelled one ignores it)."""
-    if not future.done():
-        future.set_result(event)
+# resolve(future, event), in C: hands an event to the future it belongs to (a
+# cancelled one ignores it); a CALL's future gets the reply itself, or raises
+# the call's error, so the awaiting coroutine runs no Python per reply.
 
 
 class Driver(Shared):
@@ -35,6 +45,7 @@ class Driver(Shared):
         self.queue = CompletionQueue()
         self.stopped = False
         self._corked = False
+        self._holding = False
 
     def hold_responses(self) -> None:
         """After a batch with server requests: their handlers run in callbacks
@@ -49,6 +60,30 @@ class Driver(Shared):
     def _release_responses(self) -> None:
         self._corked = False
         self.queue.uncork()  # a no-op once the queue is closed
+
+    def hold_calls(self) -> None:
+        """After a batch of several replies: the coroutines they woke run in callbacks
+        the batch scheduled, and most start their next call there; hold the
+        calls' writes now and release them after those callbacks, so that one
+        wake-up's calls leave in one write per connection (the client side of
+        hold_responses; the same turn of the loop, so no call waits longer)."""
+        if not self._holding:
+            self._holding = True
+            self.queue.hold_calls()
+            self.loop.call_soon(self._release_calls)
+
+    def _release_calls(self) -> None:
+        self._holding = False
+        self.queue.release_calls()  # a no-op once the queue is closed
+
+    def after_batch(self, seen: int) -> None:
+        """What a batch of resolved events asks for (resolve_ready's bits)."""
+        if self.stopped:
+            return
+        if seen & RESOLVED_REQUEST:
+            self.hold_responses()
+        if seen & RESOLVED_CALL:
+            self.hold_calls()
 
 
 class IomgrDriver(Driver):
@@ -66,20 +101,15 @@ class IomgrDriver(Driver):
         self._fd = fd
 
     def _drive(self) -> None:
-        queue = self.queue
-        requests = False
-        while not self.stopped:
-            event = queue.next(0)
-            if event.type == OP:
-                requests = requests or event.op == REQUEST
-                resolve(event.tag, event)
-            elif event.type == TIMEOUT:
-                self._arm_timer()
-                break
-            else:  # SHUTDOWN: every event was delivered
-                self._stop_watching()
-        if requests and not self.stopped:
-            self.hold_responses()
+        if self.stopped:
+            return
+        # next(0) until TIMEOUT, every event resolved in C (resolve_ready).
+        seen = self.queue.resolve_ready()
+        if seen & RESOLVED_SHUTDOWN:  # every event was delivered
+            self._stop_watching()
+        else:
+            self._arm_timer()
+        self.after_batch(seen)
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -174,21 +204,23 @@ class PollerDriver(Driver):
         self._fd = self.poller.fileno()
         self.loop.add_reader(self._fd, self._on_wakeup)
 
-    def _dispatch(self, event: Event) -> bool:
-        """Resolve one event's future; True for a server request."""
+    def _dispatch(self, event: Event) -> int:
+        """Resolve one event's future; resolve_ready's bit for what it was."""
         if event.type == OP:
             resolve(event.tag, event)
-            return event.op == REQUEST
+            return (RESOLVED_REQUEST if event.op == REQUEST else
+                    RESOLVED_CALL if event.op == CALL else 0)
         if event.type == SHUTDOWN:
             self._stop_watching()
-        return False
+        return 0
 
     def _on_wakeup(self) -> None:
-        requests = False
-        for event in self.poller.drain():
-            requests = self._dispatch(event) or requests
-        if requests and not self.stopped:
-            self.hold_responses()
+        # Every queued event taken in one call and resolved in C: no Python
+        # frame per event.
+        seen = self.poller.resolve_ready()
+        if seen & RESOLVED_SHUTDOWN:
+            self._stop_watching()
+        self.after_batch(seen)
 
     def _stop_watching(self) -> None:
         if not self.stopped:
@@ -220,11 +252,13 @@ class PollerByteDriver(PollerDriver):
     def _on_wakeup(self) -> None:
         poller = self.poller
         poller.read_wakeup()
-        requests = False
+        seen = calls = 0
         while (event := poller.pop()) is not None:
-            requests = self._dispatch(event) or requests
-        if requests and not self.stopped:
-            self.hold_responses()
+            bit = self._dispatch(event)
+            seen |= bit
+            calls += bit == RESOLVED_CALL
+        # As resolve_ready: RESOLVED_CALL only for several replies.
+        self.after_batch(seen if calls > 1 else seen & ~RESOLVED_CALL)
 
 
 DRIVERS: dict[str, type[Driver]] = {
