@@ -22,6 +22,12 @@ this script reports, per call:
 * **system calls** per call, from ``strace -f -c`` (a run with the calls minus
   a run without them), which the instruction counts do not include.
 
+Two peers are profiled the same way, for the targets that compare with them:
+redis.asyncio (its ordinary use: ``client.echo()``, hiredis, a pool of 64; its
+own Python counts as "other Python"), and redis-benchmark's C client, whose
+whole process is counted at two request counts so that the difference gives
+its instructions per request.
+
 Valgrind runs one thread at a time: a poller thread never runs beside the
 loop's thread here, so these counts show the work, not the overlap.
 ``bench_cq.py`` stores the rows as the sweep ``profile``; run alone this prints
@@ -46,6 +52,8 @@ from pathlib import Path
 
 ECHO = b"x" * 16
 STRATEGIES = ("sync", "iomgr", "callback", "thread_loop", "poller_byte", "poller")
+REDIS_ASYNCIO = "redis.asyncio"  # profiled beside the strategies, as in the sweeps
+REDIS_POOL = 64
 INFLIGHT = (1, 64)
 WARMUP = 200  # calls before the measured ones: connections, pools, caches warm
 
@@ -121,13 +129,36 @@ async def _calls(client, count: int, inflight: int) -> None:
     await asyncio.gather(*(worker() for _ in range(inflight)))
 
 
+class _RedisAsyncio:
+    """redis.asyncio as the sweeps use it (bench_redis): one method per command,
+    hiredis, a BlockingConnectionPool of 64; shaped as a cq.aio client."""
+
+    def __init__(self, port: int) -> None:
+        import redis.asyncio
+
+        self.pool = redis.asyncio.BlockingConnectionPool(
+            host="127.0.0.1", port=port, max_connections=REDIS_POOL)
+        self.client = redis.asyncio.Redis(connection_pool=self.pool)
+
+    async def call(self, command: str, value: bytes) -> bytes:
+        assert command == "ECHO"
+        return await self.client.echo(value)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.pool.disconnect()
+
+
 async def _child(port: int, strategy: str, inflight: int, calls: int,
                  counter: OpcodeCounter | None) -> None:
     import cq.aio
     from bench_aio import SYNC_POOL  # the sync strategy's pool, as in the sweeps
 
-    client = await cq.aio.connect("127.0.0.1", port, strategy=strategy,
-                                  workers=max(SYNC_POOL, inflight))
+    if strategy == REDIS_ASYNCIO:
+        client = _RedisAsyncio(port)
+    else:
+        client = await cq.aio.connect("127.0.0.1", port, strategy=strategy,
+                                      workers=max(SYNC_POOL, inflight))
     try:
         await _calls(client, WARMUP, inflight)
         os.getppid()  # marker: callgrind zeroes its counts here, strace starts counting
@@ -290,7 +321,8 @@ def _row(strategy: str, inflight: int, calls: int, costs: Counter,
         by_bucket[bucket] += interpreter * n / total_ops
     per = 1 / calls
     return {
-        "peer": strategy, "family": "cq.aio", "inflight": inflight, "calls": calls,
+        "peer": strategy, "family": "redis-py" if strategy == REDIS_ASYNCIO else "cq.aio",
+        "inflight": inflight, "calls": calls,
         "instructions_per_call": sum(by_object.values()) * per,
         "by_object": {k: v * per for k, v in by_object.most_common()},
         "by_bucket": {k: by_bucket.get(k, 0) * per for k in BUCKETS},
@@ -308,8 +340,28 @@ def available() -> str | None:
     return None
 
 
+def redis_benchmark_instructions(port: int, pipeline: int, requests: int) -> float | None:
+    """Instructions per request of redis-benchmark's C client (``-c 1 -P pipeline``,
+    ECHO of 16 B): its whole process counted at ``requests`` and at twice as many,
+    the difference divided by ``requests`` (start-up and connecting cancel out).
+    None without redis-benchmark."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return None
+    counted = []
+    with tempfile.TemporaryDirectory(prefix="cq-profile-rb-") as work:
+        for n in (requests, 2 * requests):
+            out = os.path.join(work, f"cg.{n}")
+            _run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                  "--dump-instr=no", binary, "-h", "127.0.0.1", "-p", str(port), "-c", "1",
+                  "-P", str(pipeline), "-n", str(n), "-q", "ECHO", ECHO.decode()],
+                 timeout=600)
+            counted.append(sum(parse_callgrind(out).values()))
+    return (counted[1] - counted[0]) / requests
+
+
 def profile(port: int, *, calls: int, opcode_calls: int,
-            strategies: tuple[str, ...] = STRATEGIES,
+            strategies: tuple[str, ...] = (*STRATEGIES, REDIS_ASYNCIO),
             inflight: tuple[int, ...] = INFLIGHT, progress=print) -> list[dict]:
     """Every (strategy, calls in flight): three child processes in all, one
     under callgrind, one counting bytecodes, one under strace."""
@@ -343,6 +395,12 @@ def profile(port: int, *, calls: int, opcode_calls: int,
         rows = [_row(s, n, calls, parse_callgrind(dump), op, opcode_calls, window)
                 for (s, n), dump, op, window in zip(configs, dumps, ops, windows,
                                                      strict=True)]
+    for n in inflight:
+        progress(f"profile: [{time.monotonic() - started:.0f} s] redis-benchmark -c 1 -P {n}")
+        per_request = redis_benchmark_instructions(port, n, 20 * calls)
+        if per_request is not None:
+            rows.append({"peer": "redis-benchmark", "family": "C client", "inflight": n,
+                         "calls": 20 * calls, "instructions_per_call": per_request})
     for row in rows:
         progress(_line(row))
     progress(f"profile: {time.monotonic() - started:.0f} s in all")
@@ -350,6 +408,9 @@ def profile(port: int, *, calls: int, opcode_calls: int,
 
 
 def _line(row: dict) -> str:
+    if "by_bucket" not in row:  # a C client: its whole process, no breakdown
+        return (f"profile {row['peer']:11} x{row['inflight']:<3} "
+                f"{row['instructions_per_call']:9,.0f} instr/call")
     b = row["by_bucket"]
     python = sum(b[k] for k in BUCKETS[:6])
     sys_calls = row["syscalls_per_call"]
@@ -392,7 +453,7 @@ def main() -> None:
     calls = args.calls or (QUICK_CALLS if args.quick else CALLS)
     with bench_redis.redis_server(binary) as port:
         rows = profile(port, calls=calls, opcode_calls=min(calls, OPCODE_CALLS),
-                       strategies=tuple(args.strategy or STRATEGIES),
+                       strategies=tuple(args.strategy or (*STRATEGIES, REDIS_ASYNCIO)),
                        inflight=tuple(args.inflight or INFLIGHT))
     if args.into:
         store(args.into, rows, args.as_baseline)
