@@ -55,20 +55,26 @@ def test_redis_cli_talks_to_the_async_server(strategy, loop_factory):
     run(main(), loop_factory)
 
 
-def test_close_with_a_handler_running(loop_factory):
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_close_with_a_handler_running(strategy, loop_factory):
     async def main():
         started = asyncio.Event()
+        finished = []
 
         async def slow(*args):
             started.set()
             await asyncio.sleep(0.2)
+            finished.append(args)
             return "done"
 
-        server = await cq.aio.serve("127.0.0.1", 0, slow)
+        server = await cq.aio.serve("127.0.0.1", 0, slow, strategy=strategy)
         client = await cq.aio.connect("127.0.0.1", server.port)
         call = asyncio.ensure_future(client.call("SLOW"))
         await started.wait()
         await server.close()
+        # close() waits for the running handlers, wherever they run (thread_loop:
+        # on this loop, while the connection lives on the second loop).
+        assert finished == [(b"SLOW",)], f"{strategy}: close() returned before the handler ended"
         with pytest.raises((cq.ClosedError, ConnectionError)):
             await call
         await client.close()
