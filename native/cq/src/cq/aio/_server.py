@@ -118,6 +118,11 @@ class AsyncServer(ServerBase):
     """
 
     OUTSTANDING = 64
+    # Requests taken from the backlog per wake-up at most: taken here, they
+    # need no event (asked for again first, each would come back as one
+    # through the driver's thread); bounded, so that the loop's other
+    # callbacks still run under a flood.
+    TAKE_AT_MOST = 256
 
     def __init__(self, driver: Driver, server: Any, handler: Handler, strategy: str) -> None:
         self._driver = driver
@@ -141,12 +146,11 @@ class AsyncServer(ServerBase):
 
     def _ask(self, count: int) -> None:
         """Open ``count`` more requests in the core, all tagged with Arrivals."""
-        for _ in range(count):
+        if count:
             try:
-                self._server.request(self._arrivals)
+                self._open_requests += self._server.request(self._arrivals, count)
             except RuntimeError:
-                break  # closed meanwhile
-            self._open_requests += 1
+                pass  # closed meanwhile
         self._check_all_failed()
 
     def _check_all_failed(self) -> None:
@@ -160,11 +164,10 @@ class AsyncServer(ServerBase):
                     if event.type == OP and event.ok]  # not ok: the server or queue closed
         delivered = len(requests)  # each used one open request: ask for as many again
         # The requests queued behind these are taken here, each without an
-        # event and a thread's wake-up; a bounded number, so that a flood of
-        # requests cannot starve the loop's other callbacks.
+        # event and a thread's wake-up (see TAKE_AT_MOST).
         take = self._server.take
         try:
-            for _ in range(self.OUTSTANDING):
+            for _ in range(self.TAKE_AT_MOST):
                 taken = take()
                 if taken is None:
                     break
@@ -331,7 +334,9 @@ async def _awaited(awaitable: Any) -> Any:
 class SyncPoolServer(ServerBase):
     """Strategy 1: ``workers`` threads each ask the core for a request, pluck
     it from the loop's shared sync queue, run the handler in the thread and
-    respond: one request in flight per thread, as cq.SyncServer."""
+    respond: one request in flight per thread, as cq.SyncServer. A thread
+    that finds requests waiting (Server.take) handles the next one without
+    asking and plucking."""
 
     strategy = "sync"
 
@@ -356,15 +361,21 @@ class SyncPoolServer(ServerBase):
     def _work(self) -> None:
         queue, server = self._shared.queue, self._server
         while True:
-            tag = object()
             try:
-                server.request(tag)
-                event = queue.pluck(tag)
+                # A request already waiting is taken at once: no event, and no
+                # wake-up of this thread by the one driving the I/O.
+                taken = server.take()
+                if taken is None:
+                    tag = object()
+                    server.request(tag)
+                    event = queue.pluck(tag)
+                    if event.type != OP or not event.ok:
+                        return
+                    taken = event.value, event.call
             except RuntimeError:
                 return  # the server or the queue closed
-            if event.type != OP or not event.ok:
-                return
-            send_response(event.call, self._run(event.value))
+            args, call = taken
+            send_response(call, self._run(args))
 
     def _run(self, args: list[bytes]) -> Any:
         try:
