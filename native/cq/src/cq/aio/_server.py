@@ -29,16 +29,16 @@ Q = TypeVar("Q", Driver, SyncWorkers)  # machinery with a queue
 SERVER_STRATEGIES = ("sync", "iomgr", "callback", "thread_loop", "poller_byte", "poller")
 
 
-async def run_handler(handler: Handler, args: list[bytes]) -> Any:
-    """The response to one request: the handler's value, awaited if need be,
-    or an error reply for the exception it raised."""
-    try:
-        result = handler(*args)
-        if inspect.isawaitable(result):
-            result = await result
-    except Exception as exc:  # the peer gets the message, the server goes on
-        return error_reply(exc)
-    return result
+# What plain handlers return (exact types), never awaitable: for them the
+# check below skips inspect.isawaitable, an ABC instance check of about
+# 0.6 us, a tenth of a request's whole cost at redis-benchmark -P 16.
+_PLAIN_RESULTS = frozenset({bytes, str, int, type(None), list, tuple, ReplyError})
+
+
+def awaitable(result: Any) -> bool:
+    """True if a handler's result must be awaited (it returned a coroutine or
+    another awaitable)."""
+    return type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result)
 
 
 async def listen(kind: type[Q], host: str, port: int, builtins: bool) -> tuple[Q, Any]:
@@ -187,7 +187,7 @@ class AsyncServer(ServerBase):
             result = self._handler(*args)
         except Exception as exc:  # the peer gets the message, the server goes on
             result = error_reply(exc)
-        if not inspect.isawaitable(result):
+        if not awaitable(result):
             send_response(call, result)
             return
         task = self._driver.loop.create_task(self._respond_later(call, result))
@@ -246,7 +246,7 @@ class ForwardingServer(AsyncServer):
                 result = self._handler(*args)
             except Exception as exc:  # the peer gets the message, the server goes on
                 result = error_reply(exc)
-            if inspect.isawaitable(result):
+            if awaitable(result):
                 task = self._caller.create_task(self._answer_later(call, result))
                 self._caller_tasks.add(task)
                 task.add_done_callback(self._caller_tasks.discard)
@@ -380,7 +380,7 @@ class SyncPoolServer(ServerBase):
     def _run(self, args: list[bytes]) -> Any:
         try:
             result = self._handler(*args)
-            if inspect.isawaitable(result):
+            if awaitable(result):
                 # A coroutine handler still works here (the same handler serves
                 # on every strategy): it runs on the caller's loop while this
                 # worker waits, as thread_loop does the other way round.
