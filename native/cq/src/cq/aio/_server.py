@@ -2,11 +2,12 @@
 
 The core answers PING and ECHO itself; every other command runs
 ``handler(*args)``. Where it runs depends on the strategy, as in the client:
-``iomgr``, ``callback``, ``poller_byte`` and ``poller`` run it as a task on
-the caller's loop, its events brought there by the loop's shared driver;
-``thread_loop`` does the I/O on the loop's second loop and hands each request
-to the caller's loop and its response back (two thread crossings per request);
-``sync`` runs the handler in worker threads (grpc's sync server).
+``iomgr``, ``callback``, ``poller_byte`` and ``poller`` run it on the
+caller's loop (a coroutine handler as a task), its events brought there by the
+loop's shared driver, a wake-up's requests answered in one callback;
+``thread_loop`` does the I/O on the loop's second loop and hands a wake-up's
+requests to the caller's loop and their responses back (two thread crossings
+per batch); ``sync`` runs the handler in worker threads (grpc's sync server).
 """
 
 from __future__ import annotations
