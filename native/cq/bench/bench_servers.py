@@ -5,13 +5,19 @@ cq.aio's server and the streams server answer GET from a Python handler with
 the same fixed value (``resp_streams_server.VALUE``); redis-server answers it
 from its store, where the key redis-benchmark asks for holds that value. Each
 server runs in its own process: ``python bench_servers.py --serve KIND``
-starts one (it prints its port first).
+starts one (it prints its port first). ``python bench_servers.py --compare``
+is the short check while optimising a server: every cq.aio strategy and the
+streams server side by side, interleaved, with each server's CPU time per
+request (steadier than requests/s on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,12 +69,70 @@ def server(kind: str, redis_binary: str | None = None) -> Iterator[int]:
             yield port
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system time of a process, every thread included (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> None:
+    """Each server in its own process, driven in turn by redis-benchmark -c 50 -t get
+    (the repeats interleave); prints requests/s, the ratio to the streams server
+    and the server's CPU microseconds per request, then the medians."""
+    binary = bench_redis.find_redis_binary("redis-benchmark")
+    kinds = [f"cq.aio {strategy}" for strategy in strategies] + [STREAMS]
+    procs: dict[str, tuple[subprocess.Popen, int]] = {}
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    try:
+        for kind in kinds:
+            argv = ([sys.executable, str(HERE / "resp_streams_server.py")] if kind == STREAMS
+                    else [sys.executable, str(Path(__file__).resolve()), "--serve", kind])
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+            procs[kind] = proc, int(proc.stdout.readline())
+        for repeat in range(repeats):
+            for pipeline, count in requests.items():
+                for kind, (proc, port) in procs.items():
+                    before = _cpu_seconds(proc.pid)
+                    sample = bench_redis.redis_benchmark(binary, port, clients=CLIENTS,
+                                                         pipeline=pipeline, requests=count,
+                                                         test="get")
+                    cpu_us = (_cpu_seconds(proc.pid) - before) / count * 1e6
+                    runs.setdefault((kind, pipeline), []).append((sample.rate, cpu_us))
+                    print(f"repeat {repeat + 1} -P {pipeline:<2} {kind:18} {sample.rate:9.0f}/s "
+                          f"{cpu_us:6.1f} us CPU/request  load {os.getloadavg()[0]:.1f}",
+                          flush=True)
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+            proc.wait()
+    print("\nmedians; x = requests/s over the streams server's (range over the repeats)")
+    for pipeline in requests:
+        base = runs[(STREAMS, pipeline)]
+        for kind in kinds:
+            mine = runs[(kind, pipeline)]
+            ratios = [a[0] / b[0] for a, b in zip(mine, base, strict=True)]
+            print(f"-P {pipeline:<2} {kind:18} {statistics.median(r for r, _ in mine):9.0f}/s "
+                  f"x{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
+                  f"{statistics.median(c for _, c in mine):6.1f} us CPU/request")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", required=True, choices=kinds(False)[:-1], metavar="KIND",
-                        help="run cq.aio's server on one strategy, e.g. 'cq.aio poller'")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--serve", choices=kinds(False)[:-1], metavar="KIND",
+                      help="run cq.aio's server on one strategy, e.g. 'cq.aio poller'")
+    mode.add_argument("--compare", action="store_true",
+                      help="the short side-by-side run (see the module's docstring)")
+    parser.add_argument("--strategies", default=",".join(cq.aio.SERVER_STRATEGIES),
+                        help="with --compare: the cq.aio strategies, comma-separated")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("-n", type=int, nargs=2, default=(20_000, 80_000), metavar=("P1", "P16"),
+                        help="with --compare: requests per run at -P 1 and at -P 16")
     args = parser.parse_args()
-    asyncio.run(serve_cq_aio(args.serve.removeprefix("cq.aio ")))
+    if args.compare:
+        compare(args.strategies.split(","), args.repeats, {1: args.n[0], 16: args.n[1]})
+    else:
+        asyncio.run(serve_cq_aio(args.serve.removeprefix("cq.aio ")))
 
 
 if __name__ == "__main__":

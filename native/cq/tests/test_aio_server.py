@@ -55,20 +55,26 @@ def test_redis_cli_talks_to_the_async_server(strategy, loop_factory):
     run(main(), loop_factory)
 
 
-def test_close_with_a_handler_running(loop_factory):
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_close_with_a_handler_running(strategy, loop_factory):
     async def main():
         started = asyncio.Event()
+        finished = []
 
         async def slow(*args):
             started.set()
             await asyncio.sleep(0.2)
+            finished.append(args)
             return "done"
 
-        server = await cq.aio.serve("127.0.0.1", 0, slow)
+        server = await cq.aio.serve("127.0.0.1", 0, slow, strategy=strategy)
         client = await cq.aio.connect("127.0.0.1", server.port)
         call = asyncio.ensure_future(client.call("SLOW"))
         await started.wait()
         await server.close()
+        # close() waits for the running handlers, wherever they run (thread_loop:
+        # on this loop, while the connection lives on the second loop).
+        assert finished == [(b"SLOW",)], f"{strategy}: close() returned before the handler ended"
         with pytest.raises((cq.ClosedError, ConnectionError)):
             await call
         await client.close()
@@ -100,6 +106,41 @@ def test_a_plain_handler_answers_and_its_exception_is_an_error_reply(strategy, l
                 with pytest.raises(cq.ReplyError, match="ValueError: plain nope"):
                     await client.call("FAIL")
                 assert await client.call("after") == b"plain after"
+            finally:
+                await client.close()
+
+    run(main(), loop_factory)
+
+
+class Text(str):
+    """A str subclass: answered as a str, though not one of the exact types
+    the server checks first."""
+
+
+class Later:
+    """Awaitable, but neither a coroutine nor a future: awaited all the same."""
+
+    def __await__(self):
+        yield from asyncio.sleep(0.01).__await__()
+        return b"later"
+
+
+@pytest.mark.parametrize("strategy", SERVER_STRATEGIES)
+def test_every_kind_of_plain_result_and_an_awaitable_are_answered(strategy, loop_factory):
+    def mixed(*args):
+        kind = args[0]
+        if kind == b"LATER":
+            return Later()
+        return {b"LIST": [b"a", 1], b"NONE": None, b"INT": 7, b"TEXT": Text("t"),
+                b"TUPLE": (b"x",)}[kind]
+
+    async def main():
+        async with await cq.aio.serve("127.0.0.1", 0, mixed, strategy=strategy) as server:
+            client = await cq.aio.connect("127.0.0.1", server.port, strategy="iomgr")
+            try:
+                names = ["LIST", "NONE", "INT", "TEXT", "TUPLE", "LATER"]
+                replies = await asyncio.gather(*(client.call(name) for name in names))
+                assert replies == [[b"a", 1], None, 7, "t", [b"x"], b"later"], replies
             finally:
                 await client.close()
 

@@ -17,8 +17,6 @@ from cq_aio_helpers import run
 pytestmark = pytest.mark.timeout(120)
 
 BURSTS, PIPELINE = 100, 16
-# poller_byte's poller thread writes one wake-up byte per event, by design.
-WAKEUP_WRITES_PER_EVENT = {"iomgr": 0, "poller_byte": 1, "poller": 0}
 
 CLIENT = textwrap.dedent(f"""
     import socket, struct, sys
@@ -42,7 +40,10 @@ CLIENT = textwrap.dedent(f"""
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO's layout is Linux's")
-@pytest.mark.parametrize("strategy", ["iomgr", "poller_byte", "poller"])
+# callback: its thread hands a batch of events over in one call and corks
+# around it; thread_loop: a batch of requests crosses to the caller's loop in
+# one call, their responses come back in one and leave corked.
+@pytest.mark.parametrize("strategy", ["iomgr", "callback", "thread_loop", "poller_byte", "poller"])
 def test_a_burst_of_responses_leaves_in_few_writes(strategy, loop_factory):
     async def main():
         async with await cq.aio.serve("127.0.0.1", 0, lambda *args: b"value",

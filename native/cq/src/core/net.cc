@@ -37,8 +37,10 @@ read_some(int fd, Buffer &in, bool *eof)
         if (n > 0) {
             in.append(chunk, static_cast<size_t>(n));
             total += static_cast<size_t>(n);
-            // A short read emptied the socket: the next recv would say EAGAIN.
-            // Level-triggered polling reports whatever arrives later (or EOF).
+            // A short read emptied the socket: asking again would only say
+            // EAGAIN, one wasted syscall per wake-up (a request each at
+            // redis-benchmark -P 1). Readiness is level-triggered: more data,
+            // or the peer's EOF, is reported by the next poll.
             if (static_cast<size_t>(n) < sizeof chunk)
                 return 0;
         } else if (n == 0) {

@@ -122,8 +122,9 @@ class Server:
     @property
     def path(self) -> str | None:
         """The unix socket's path, or None for TCP."""
-    def request(self, tag: Any) -> None:
-        """The next command completes the REQUEST event of tag."""
+    def request(self, tag: Any, count: int = 1) -> int:
+        """The next command (count of them) completes a REQUEST event of tag;
+        returns how many requests were opened."""
     def take(self) -> tuple[list[bytes], ServerCall] | None:
         """A request already waiting, without an event; None if none is."""
     def close(self) -> None: ...

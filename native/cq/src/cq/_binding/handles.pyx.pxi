@@ -142,20 +142,37 @@ cdef class Server(NativeHandle):
         or None for TCP. Known after close() too: the file is gone by then."""
         return self._path
 
-    def request(self, tag):
+    def request(self, tag, count=1):
         """The next command completes a REQUEST event of ``tag``: its value is the
-        list of arguments (bytes), its call the ServerCall to respond through."""
-        cdef int rc
+        list of arguments (bytes), its call the ServerCall to respond through.
+
+        ``count`` opens that many requests of the same tag in one call (a
+        server keeping many open asks for a wake-up's worth at once). Returns
+        how many were opened: fewer than ``count`` only if the server closed
+        (or memory ran out) on the way; raises if none could be."""
+        cdef Py_ssize_t n = PyNumber_Index(count)
+        cdef Py_ssize_t opened = 0
+        cdef Py_ssize_t i
+        cdef int rc = CQ_OK
+        if n < 1:
+            raise ValueError(f"count must be at least 1, not {n}")
         self._enter()
-        Py_INCREF(tag)
         try:
+            for i in range(n):  # one reference per open request, given back with its event
+                Py_INCREF(tag)
             with nogil:
-                rc = cq_server_request(self._server, <void *>tag)
-            if rc != CQ_OK:
+                while opened < n:
+                    rc = cq_server_request(self._server, <void *>tag)
+                    if rc != CQ_OK:
+                        break
+                    opened += 1
+            for i in range(n - opened):
                 Py_DECREF(tag)
-                raise error_for(rc)
         finally:
             self._leave()
+        if opened == 0:
+            raise error_for(rc)
+        return opened
 
     def take(self):
         """A request already waiting in the server, taken without an event or
