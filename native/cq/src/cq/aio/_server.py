@@ -164,41 +164,20 @@ class AsyncServer(ServerBase):
         requests = [(event.value, event.call) for event in events
                     if event.type == OP and event.ok]  # not ok: the server or queue closed
         delivered = len(requests)  # each used one open request: ask for as many again
-        self._take_backlog(requests, delivered)
-
-    def _take_backlog(self, requests: list[tuple[list[bytes], Any]], delivered: int) -> None:
-        """The requests queued behind these are taken here, each without an
-        event and a thread's wake-up (see TAKE_AT_MOST); the open requests
-        are asked for again once the backlog is empty."""
+        # The requests queued behind these are taken here, each without an
+        # event and a thread's wake-up (see TAKE_AT_MOST).
         take = self._server.take
-        more = False
         try:
             for _ in range(self.TAKE_AT_MOST):
                 taken = take()
                 if taken is None:
                     break
                 requests.append(taken)
-            else:
-                more = True
         except RuntimeError:
             pass  # closed
         if requests:
             self._dispatch(requests)
-        if more:
-            # Asked for now, each open request would take a request from the
-            # backlog as an event, pushed from outside the core's round: a
-            # kick of its thread and a trip back through the driver each
-            # batch (the profile: a quarter of the poller's thread switches).
-            # The rest is taken first, in a callback of its own, so the
-            # loop's other callbacks still run under a flood.
-            self._driver.loop.call_soon(self._take_more, delivered)
-        else:
-            self._ask(delivered)
-
-    def _take_more(self, delivered: int) -> None:
-        if not self._driver.stopped:
-            self._driver.hold_responses()  # as after the driver's batch
-        self._take_backlog([], delivered)
+        self._ask(delivered)
 
     def _dispatch(self, requests: list[tuple[list[bytes], Any]]) -> None:
         for args, call in requests:
