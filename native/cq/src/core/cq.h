@@ -241,6 +241,10 @@ int cq_server_port(cq_server *server) CQ_NOEXCEPT;
  * command's arguments as value and a call to respond through. Requests that
  * arrive while nobody asked wait inside the server, in order. */
 int cq_server_request(cq_server *server, void *tag) CQ_NOEXCEPT;
+/* cq_server_request n times with one tag, under one lock (a server that keeps
+ * many requests open asks for a batch's worth at once). *opened says how many
+ * were opened; the result is that of the first one that failed, else CQ_OK. */
+int cq_server_request_many(cq_server *server, void *tag, size_t n, size_t *opened) CQ_NOEXCEPT;
 
 /* Takes a request that already waits in the server, without an event and
  * without waking any thread: CQ_OK with *args and *call set (owned by the

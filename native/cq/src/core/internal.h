@@ -296,6 +296,8 @@ void listener_ready(cq_queue *q, cq_server *server, uint32_t events);
 void conn_ready(cq_queue *q, ServerConn *conn, uint32_t events);
 void server_conn_fail(cq_queue *q, ServerConn *conn); // closes it (out of memory)
 void server_close(cq_queue *q, cq_server *server, int error);
+// Locked. One cq_server_request: a request from the backlog, else a slot.
+int request_locked(cq_queue *q, cq_server *server, void *tag);
 // Locked. The earliest paused listener's retry time (CQ_INFINITE: none), and
 // resuming the listeners whose time has come.
 int64_t accept_retry_deadline(cq_queue *q);

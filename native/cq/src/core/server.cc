@@ -613,11 +613,37 @@ cq_server_port(cq_server *server) noexcept
 
 int
 cq_server_request(cq_server *server, void *tag) noexcept
+{
+    size_t opened;
+    return cq_server_request_many(server, tag, 1, &opened);
+}
+
+int
+cq_server_request_many(cq_server *server, void *tag, size_t n, size_t *opened) noexcept
 try {
+    *opened = 0;
     cq_queue *q = server->q;
     if (cq::forked(q))
         return CQ_E_FORKED;
     std::lock_guard<std::mutex> lock(q->mu);
+    for (; *opened < n; ++*opened) {
+        int rc = cq::request_locked(q, server, tag);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    return CQ_OK;
+} catch (...) { // see CQ_NOEXCEPT in cq.h
+    return CQ_E_NOMEM;
+}
+
+} // extern "C"
+
+namespace cq {
+
+// Locked. One cq_server_request.
+int
+request_locked(cq_queue *q, cq_server *server, void *tag)
+{
     if (q->shutdown)
         return CQ_E_SHUTDOWN;
     if (server->closed)
@@ -635,9 +661,11 @@ try {
     }
     server->slots.push_back(tag);
     return CQ_OK;
-} catch (...) { // see CQ_NOEXCEPT in cq.h
-    return CQ_E_NOMEM;
 }
+
+} // namespace cq
+
+extern "C" {
 
 int
 cq_server_take(cq_server *server, cq_value **args, cq_call **call) noexcept

@@ -2,6 +2,11 @@
 # calls. Their lifecycle (construction, liveness, close, collection) is
 # NativeHandle's; each says only what its native object is and how it is freed.
 
+cdef extern from "cq.h" nogil:
+    # Declared here rather than in _cq.pxd: only Server.request uses it.
+    int cq_server_request_many(cq_server *server, void *tag, size_t n, size_t *opened)
+
+
 @cython.no_gc_clear
 cdef class Alarm(NativeHandle):
     """A pending alarm; cancel() completes it now with ok=False."""
@@ -152,6 +157,7 @@ cdef class Server(NativeHandle):
         (or memory ran out) on the way; raises if none could be."""
         cdef Py_ssize_t n = PyNumber_Index(count)
         cdef Py_ssize_t opened = 0
+        cdef size_t got = 0
         cdef Py_ssize_t i
         cdef int rc = CQ_OK
         if n < 1:
@@ -160,12 +166,9 @@ cdef class Server(NativeHandle):
         try:
             for i in range(n):  # one reference per open request, given back with its event
                 Py_INCREF(tag)
-            with nogil:
-                while opened < n:
-                    rc = cq_server_request(self._server, <void *>tag)
-                    if rc != CQ_OK:
-                        break
-                    opened += 1
+            with nogil:  # one lock for all of them
+                rc = cq_server_request_many(self._server, <void *>tag, <size_t>n, &got)
+            opened = <Py_ssize_t>got
             for i in range(n - opened):
                 Py_DECREF(tag)
         finally:
