@@ -112,6 +112,9 @@ def redis_benchmark(binary: str, port: int, *, clients: int, pipeline: int, requ
     latency is that of a whole pipeline of requests (from sending it to its last
     reply), which is what each request in it waited.
     """
+    # Fewer requests than one pipeline per client and redis-benchmark aborts ("All
+    # clients disconnected"), as it did at -P 256 with the first probe's 200.
+    requests = max(requests, 2 * pipeline * clients)
     argv = [binary, "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
             "-P", str(pipeline), "-n", str(requests), "--csv", "--precision", "3"]
     argv += ["-t", test] if test else [str(a) if not isinstance(a, bytes) else a.decode()
