@@ -3,8 +3,9 @@
 Each driver owns one CompletionQueue, shared by every client and server of its
 loop and strategy (see _shared.py), used with asyncio futures as tags; it
 resolves each future (resolve(): a call's with its reply, any other with its
-Event) on the loop that owns the future. Four of the six strategies are drivers; ``thread_loop`` runs an ``iomgr`` driver on a
-second loop, and ``sync`` plucks from worker threads (see _clients.py).
+Event) on the loop that owns the future. Four of the six strategies are
+drivers; ``thread_loop`` runs an ``iomgr`` driver on a second loop, and
+``sync`` plucks from worker threads (see _clients.py).
 """
 
 from __future__ import annotations
