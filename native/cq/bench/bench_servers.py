@@ -69,20 +69,23 @@ def server(kind: str, redis_binary: str | None = None) -> Iterator[int]:
             yield port
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system time of a process, every thread included (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(pid: int, thread: bool = False) -> float:
+    """User + system time of a process, every thread included (Linux /proc);
+    with ``thread``, of its main thread alone (the one running the event loop)."""
+    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> None:
     """Each server in its own process, driven in turn by redis-benchmark -c 50 -t get
     (the repeats interleave); prints requests/s, the ratio to the streams server
-    and the server's CPU microseconds per request, then the medians."""
+    and the server's CPU microseconds per request (all threads, and the loop's
+    thread alone: the rest is the poller's or the workers'), then the medians."""
     binary = bench_redis.find_redis_binary("redis-benchmark")
     kinds = [f"cq.aio {strategy}" for strategy in strategies] + [STREAMS]
     procs: dict[str, tuple[subprocess.Popen, int]] = {}
-    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     try:
         for kind in kinds:
             argv = ([sys.executable, str(HERE / "resp_streams_server.py")] if kind == STREAMS
@@ -92,15 +95,16 @@ def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> No
         for repeat in range(repeats):
             for pipeline, count in requests.items():
                 for kind, (proc, port) in procs.items():
-                    before = _cpu_seconds(proc.pid)
+                    before = _cpu_seconds(proc.pid), _cpu_seconds(proc.pid, thread=True)
                     sample = bench_redis.redis_benchmark(binary, port, clients=CLIENTS,
                                                          pipeline=pipeline, requests=count,
                                                          test="get")
-                    cpu_us = (_cpu_seconds(proc.pid) - before) / count * 1e6
-                    runs.setdefault((kind, pipeline), []).append((sample.rate, cpu_us))
+                    cpu_us = (_cpu_seconds(proc.pid) - before[0]) / count * 1e6
+                    loop_us = (_cpu_seconds(proc.pid, thread=True) - before[1]) / count * 1e6
+                    runs.setdefault((kind, pipeline), []).append((sample.rate, cpu_us, loop_us))
                     print(f"repeat {repeat + 1} -P {pipeline:<2} {kind:18} {sample.rate:9.0f}/s "
-                          f"{cpu_us:6.1f} us CPU/request  load {os.getloadavg()[0]:.1f}",
-                          flush=True)
+                          f"{cpu_us:6.1f} us CPU/request (loop's thread {loop_us:4.1f})  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         for proc, _ in procs.values():
             proc.terminate()
@@ -111,9 +115,10 @@ def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> No
         for kind in kinds:
             mine = runs[(kind, pipeline)]
             ratios = [a[0] / b[0] for a, b in zip(mine, base, strict=True)]
-            print(f"-P {pipeline:<2} {kind:18} {statistics.median(r for r, _ in mine):9.0f}/s "
+            print(f"-P {pipeline:<2} {kind:18} {statistics.median(r[0] for r in mine):9.0f}/s "
                   f"x{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
-                  f"{statistics.median(c for _, c in mine):6.1f} us CPU/request")
+                  f"{statistics.median(r[1] for r in mine):6.1f} us CPU/request "
+                  f"(loop's thread {statistics.median(r[2] for r in mine):4.1f})")
 
 
 def main() -> None:

@@ -260,6 +260,14 @@ void cq_server_destroy(cq_server *server) CQ_NOEXCEPT;
  * kept; on any other result it is freed. */
 int cq_call_respond(cq_call *call, const cq_value *response) CQ_NOEXCEPT;
 
+/* cq_call_respond for n calls of one queue under one lock, writing each
+ * connection's responses once (a worker answering the burst it took):
+ * results[i] is what cq_call_respond(calls[i], responses[i]) would return.
+ * Returns how many calls it freed (every result but CQ_E_INVALID and
+ * CQ_E_FORKED). */
+size_t cq_call_respond_many(cq_call *const *calls, const cq_value *const *responses, size_t n,
+                            int *results) CQ_NOEXCEPT;
+
 /* Hold back the socket writes of cq_call_respond until cq_uncork, so that a
  * caller answering a burst of requests (one wake-up's worth) sends each
  * connection's responses in one write instead of one each. Nested: writes

@@ -719,19 +719,17 @@ try {
     return;
 }
 
+} // extern "C"
+
+namespace {
+
+// Locked. Stores one encoded response in its connection's slot and frees the
+// call; the connection's id goes to `touched` (once per run of the same
+// connection) for the caller to write: at once, or at cq_uncork when corked.
 int
-cq_call_respond(cq_call *call, const cq_value *response) noexcept
-try {
-    if (!cq::resp::encodable(*response))
-        return CQ_E_INVALID;
-    // Encoded before taking the lock; only a nil differs in RESP3, and only
-    // the connection (under the lock) knows which protocol it speaks.
-    std::string bytes;
-    cq::resp::encode_value(bytes, *response);
-    cq_queue *q = call->q;
-    if (cq::forked(q))
-        return CQ_E_FORKED;
-    std::lock_guard<std::mutex> lock(q->mu);
+respond_locked(cq_queue *q, cq_call *call, std::string &bytes, const cq_value &response,
+               std::vector<uint64_t> &touched)
+{
     q->calls.erase(call);
     auto it = q->io.find(call->conn_id);
     int result = q->shutdown ? CQ_E_SHUTDOWN : CQ_E_CLOSED;
@@ -739,27 +737,98 @@ try {
         auto *conn = static_cast<cq::ServerConn *>(it->second);
         uint64_t first = conn->next_seq - conn->replies.size();
         cq::Slot &slot = conn->replies[call->seq - first];
-        if (slot.resp3 && cq::has_nil(*response)) {
+        if (slot.resp3 && cq::has_nil(response)) {
             bytes.clear();
-            cq::resp::encode_value(bytes, *response, true);
+            cq::resp::encode_value(bytes, response, true);
         }
         slot.ready = true;
         conn->slot_bytes += bytes.size();
         slot.bytes = std::move(bytes);
         cq::collect_ready(conn);
         result = CQ_OK;
-        if (q->corked > 0) {
-            // cq_uncork writes it, with the rest of this connection's batch.
-            if (q->corked_conns.empty() || q->corked_conns.back() != call->conn_id)
-                q->corked_conns.push_back(call->conn_id);
-        } else if (cq::pump(q, conn)) { // parses what back-pressure held, then writes
-            cq::update_interest(q, conn);
-        }
+        if (touched.empty() || touched.back() != call->conn_id)
+            touched.push_back(call->conn_id);
     }
     delete call;
     return result;
+}
+
+// Locked. Writes the responses now ready on these connections, or, while the
+// queue is corked, leaves them for cq_uncork.
+void
+write_touched(cq_queue *q, const std::vector<uint64_t> &touched)
+{
+    if (q->corked > 0) {
+        for (uint64_t id : touched)
+            if (q->corked_conns.empty() || q->corked_conns.back() != id)
+                q->corked_conns.push_back(id);
+        return;
+    }
+    for (uint64_t id : touched) {
+        auto it = q->io.find(id);
+        if (it == q->io.end() || it->second->kind != cq::IoKind::ServerConn)
+            continue; // closed meanwhile: its responses went with it
+        auto *conn = static_cast<cq::ServerConn *>(it->second);
+        if (cq::pump(q, conn)) // parses what back-pressure held, then writes
+            cq::update_interest(q, conn);
+    }
+}
+
+} // namespace
+
+extern "C" {
+
+int
+cq_call_respond(cq_call *call, const cq_value *response) noexcept
+{
+    int result;
+    cq_call_respond_many(&call, &response, 1, &result);
+    return result;
+}
+
+size_t
+cq_call_respond_many(cq_call *const *calls, const cq_value *const *responses, size_t n,
+                     int *results) noexcept
+try {
+    // Encoded before taking the lock; only a nil differs in RESP3, and only
+    // the connection (under the lock) knows which protocol it speaks.
+    std::vector<std::string> encoded(n);
+    cq_queue *q = nullptr;
+    for (size_t i = 0; i < n; ++i) {
+        results[i] = CQ_OK;
+        if (!cq::resp::encodable(*responses[i])) {
+            results[i] = CQ_E_INVALID; // the call is kept: still answerable
+            continue;
+        }
+        cq::resp::encode_value(encoded[i], *responses[i]);
+        q = calls[i]->q;
+    }
+    if (q == nullptr)
+        return 0;
+    if (cq::forked(q)) {
+        for (size_t i = 0; i < n; ++i)
+            if (results[i] == CQ_OK)
+                results[i] = CQ_E_FORKED;
+        return 0;
+    }
+    size_t answered = 0;
+    std::vector<uint64_t> touched;
+    touched.reserve(n);
+    std::lock_guard<std::mutex> lock(q->mu);
+    for (size_t i = 0; i < n; ++i) {
+        if (results[i] != CQ_OK)
+            continue;
+        results[i] = respond_locked(q, calls[i], encoded[i], *responses[i], touched);
+        ++answered;
+    }
+    write_touched(q, touched);
+    return answered;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
-    return CQ_E_NOMEM;
+    // Out of memory: as for cq_call_respond, a call not reported answered is
+    // not answerable again (its slot stays empty; closing the queue frees it).
+    for (size_t i = 0; i < n; ++i)
+        results[i] = results[i] == CQ_E_INVALID ? CQ_E_INVALID : CQ_E_NOMEM;
+    return 0;
 }
 
 void
@@ -781,14 +850,7 @@ try {
         return;
     std::vector<uint64_t> held;
     held.swap(q->corked_conns);
-    for (uint64_t id : held) {
-        auto it = q->io.find(id);
-        if (it == q->io.end() || it->second->kind != cq::IoKind::ServerConn)
-            continue; // closed meanwhile: its responses went with it
-        auto *conn = static_cast<cq::ServerConn *>(it->second);
-        if (cq::pump(q, conn))
-            cq::update_interest(q, conn);
-    }
+    write_touched(q, held);
 } catch (...) { // see CQ_NOEXCEPT in cq.h
     return;     // only the swap's vector can throw: nothing was changed
 }

@@ -32,6 +32,7 @@ from ._cq import (
     Server,
     ServerCall,
     error_for,
+    respond_many,
 )
 from .sync import Client, SyncServer
 
@@ -64,4 +65,5 @@ __all__ = [
     "ServerCall",
     "SyncServer",
     "error_for",
+    "respond_many",
 ]

@@ -135,6 +135,10 @@ class ServerCall:
     def respond(self, value: Response) -> None:
         """Answer once; responses leave in request order per connection."""
 
+def respond_many(calls: Sequence[ServerCall], values: Sequence[Any]) -> list[Exception | None]:
+    """Answer calls[i] with values[i] under one lock, one write per connection;
+    per call None, or the exception respond() would have raised."""
+
 class Poller:
     """A native thread that runs the queue's next() without the GIL and wakes
     an event loop through fileno(): one byte per batch, or per event."""

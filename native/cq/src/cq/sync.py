@@ -22,6 +22,7 @@ from ._cq import (
     CompletionQueue,
     Event,
     ReplyError,
+    respond_many,
 )
 
 Handler = Callable[..., Any]
@@ -211,6 +212,16 @@ def send_response(call: Any, response: Any) -> None:
         call.respond(ReplyError(f"ERR bad response from handler: {exc}"))
     except (ConnectionError, RuntimeError):
         pass  # the client left, or the server is closing
+
+
+def send_responses(calls: list[Any], responses: list[Any]) -> None:
+    """send_response for a burst: under one lock, each connection written once.
+    A peer that left is ignored; a call whose value RESP cannot carry is still
+    answerable, and send_response turns it into the error reply."""
+    for call, response, error in zip(calls, responses, respond_many(calls, responses),
+                                     strict=True):
+        if isinstance(error, (ValueError, TypeError, OverflowError)):
+            send_response(call, response)
 
 
 def _config(*args: bytes) -> list[bytes]:

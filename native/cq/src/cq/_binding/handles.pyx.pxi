@@ -279,3 +279,92 @@ cdef class ServerCall(NativeHandle):
         if self._call != NULL and self._cq is not None and self._cq._native_open():
             cq_call_destroy(self._call)
         self._call = NULL
+
+
+def respond_many(calls, values):
+    """Answer ``calls[i]`` with ``values[i]`` for every i, under one lock,
+    writing each connection's responses once instead of once each: how a
+    worker answers the burst of requests it took. The calls are ServerCalls
+    of one completion queue.
+
+    Returns a list with one entry per call: None if it was answered, else
+    the exception ``respond()`` would have raised. After a ValueError,
+    TypeError or OverflowError (a value RESP cannot carry) the call is still
+    answerable."""
+    cdef list call_list = list(calls)
+    cdef list value_list = list(values)
+    cdef Py_ssize_t n = len(call_list)
+    cdef Py_ssize_t i, k = 0
+    cdef CompletionQueue queue = None
+    cdef ServerCall call
+    cdef list taken = []            # the ServerCalls handed to the core, in order
+    cdef cq_call **natives = NULL
+    cdef const cq_value **responses = NULL
+    cdef int *results = NULL
+    cdef cq_value *v
+    cdef bint handed = False
+    if len(value_list) != n:
+        raise ValueError(f"{n} calls but {len(value_list)} values")
+    errors = [None] * n
+    for i in range(n):
+        if not isinstance(call_list[i], ServerCall):
+            raise TypeError(f"calls must be ServerCall objects, not {type(call_list[i]).__name__}")
+        call = call_list[i]
+        if queue is None:
+            queue = call._cq
+        elif call._cq is not queue:
+            raise ValueError("the calls belong to different completion queues")
+    if n == 0:
+        return errors
+    natives = <cq_call **>malloc(n * sizeof(cq_call *))
+    responses = <const cq_value **>malloc(n * sizeof(cq_value *))
+    results = <int *>malloc(n * sizeof(int))
+    if natives == NULL or responses == NULL or results == NULL:
+        free(natives); free(<void *>responses); free(results)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            call = call_list[i]
+            if not call._alive():  # answered already (or listed twice), or closed
+                errors[i] = RuntimeError(call._dead_message())
+                continue
+            v = cq_value_new()
+            if v == NULL:
+                raise MemoryError()
+            try:
+                py_to_value(value_list[i], v, 0)
+            except (TypeError, ValueError, OverflowError) as exc:
+                cq_value_free(v)
+                errors[i] = exc
+                continue
+            # Taken under the GIL, as respond() does: a second answer finds NULL.
+            natives[k] = call._call
+            responses[k] = v
+            call._call = NULL
+            taken.append(i)
+            k += 1
+        if k:
+            queue._enter()
+            try:
+                with nogil:
+                    cq_call_respond_many(natives, responses, <size_t>k, results)
+                handed = True
+            finally:
+                queue._leave()
+            for i in range(k):
+                call = call_list[taken[i]]
+                if results[i] == CQ_E_INVALID:
+                    call._call = natives[i]  # the core kept it: still answerable
+                    errors[taken[i]] = ValueError("the response cannot be encoded as RESP")
+                elif results[i] != CQ_OK:
+                    errors[taken[i]] = error_for(results[i])
+    except BaseException:
+        if not handed:  # nothing reached the core: every call is still answerable
+            for i in range(k):
+                (<ServerCall>call_list[taken[i]])._call = natives[i]
+        raise
+    finally:
+        for i in range(k):
+            cq_value_free(<cq_value *>responses[i])
+        free(natives); free(<void *>responses); free(results)
+    return errors

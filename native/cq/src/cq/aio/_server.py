@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .._cq import OP, Event, ReplyError
-from ..sync import error_reply, send_response
+from ..sync import error_reply, send_response, send_responses
 from ._clients import LoopThread, SyncWorkers
 from ._drivers import DRIVERS, Driver, IomgrDriver
 from ._shared import acquire, release
@@ -336,10 +336,14 @@ class SyncPoolServer(ServerBase):
     """Strategy 1: ``workers`` threads each ask the core for a request, pluck
     it from the loop's shared sync queue, run the handler in the thread and
     respond: one request in flight per thread, as cq.SyncServer. A thread
-    that finds requests waiting (Server.take) handles the next one without
-    asking and plucking."""
+    that finds requests waiting (Server.take) takes up to TAKE_AT_MOST of them
+    without asking and plucking, and answers them together: one lock, one
+    write per connection (respond_many), not one each."""
 
     strategy = "sync"
+    # Requests one thread takes and answers together: bounds how long the
+    # first waits for the last one's handler.
+    TAKE_AT_MOST = 16
 
     def __init__(self, shared: SyncWorkers, server: Any, handler: Handler, workers: int) -> None:
         self._shared = shared
@@ -360,23 +364,29 @@ class SyncPoolServer(ServerBase):
         return cls(shared, server, handler, workers)
 
     def _work(self) -> None:
+        while (burst := self._next_burst()) is not None:
+            send_responses([call for _, call in burst], [self._run(args) for args, _ in burst])
+
+    def _next_burst(self) -> list[tuple[list[bytes], Any]] | None:
+        """The requests this thread answers next; None once the server closed."""
         queue, server = self._shared.queue, self._server
-        while True:
-            try:
-                # A request already waiting is taken at once: no event, and no
-                # wake-up of this thread by the one driving the I/O.
-                taken = server.take()
-                if taken is None:
-                    tag = object()
-                    server.request(tag)
-                    event = queue.pluck(tag)
-                    if event.type != OP or not event.ok:
-                        return
-                    taken = event.value, event.call
-            except RuntimeError:
-                return  # the server or the queue closed
-            args, call = taken
-            send_response(call, self._run(args))
+        try:
+            # A request already waiting is taken at once: no event, and no
+            # wake-up of this thread by the one driving the I/O.
+            taken = server.take()
+            if taken is None:
+                tag = object()
+                server.request(tag)
+                event = queue.pluck(tag)
+                if event.type != OP or not event.ok:
+                    return None
+                taken = event.value, event.call
+            burst = [taken]
+            while len(burst) < self.TAKE_AT_MOST and (taken := server.take()) is not None:
+                burst.append(taken)
+        except RuntimeError:
+            return None  # the server or the queue closed
+        return burst
 
     def _run(self, args: list[bytes]) -> Any:
         try:
