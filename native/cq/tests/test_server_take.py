@@ -73,3 +73,41 @@ def test_take_after_close_raises():
     with pytest.raises(RuntimeError, match="closed"):
         server.take()
     queue.close()
+
+
+def test_take_many_takes_at_most_its_count_in_order():
+    queue = cq.CompletionQueue()
+    server = queue.serve("127.0.0.1", 0, builtins=False)
+    try:
+        assert server.take_many(8) == []  # nothing has arrived
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as peer:
+            peer.sendall(b"".join(b"*2\r\n$3\r\nGET\r\n$1\r\n%d\r\n" % i for i in range(5)))
+            taken, sizes, deadline = [], [], time.monotonic() + 20
+            while len(taken) < 5:  # two at most per call, whatever has arrived
+                assert time.monotonic() < deadline, f"only {len(taken)} of 5 requests arrived"
+                queue.next(0.01)  # reads and parses whatever arrived
+                assert server.take_many(0) == []
+                more = server.take_many(2)
+                sizes.append(len(more))
+                taken += more
+            assert max(sizes) <= 2, sizes
+            assert [args for args, _ in taken] == [[b"GET", b"%d" % i] for i in range(5)]
+            assert server.take_many(100) == []
+            assert cq.respond_many([call for _, call in taken], [b"ok"] * 5) == [None] * 5
+    finally:
+        queue.close()
+
+
+def test_take_many_refuses_a_bad_count():
+    queue = cq.CompletionQueue()
+    server = queue.serve("127.0.0.1", 0)
+    try:
+        with pytest.raises(ValueError, match="negative"):
+            server.take_many(-1)
+        with pytest.raises(TypeError):
+            server.take_many(1.5)
+        server.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            server.take_many(4)
+    finally:
+        queue.close()

@@ -252,6 +252,11 @@ int cq_server_request_many(cq_server *server, void *tag, size_t n, size_t *opene
  * burst: the requests queued behind the one an event brought. */
 int cq_server_take(cq_server *server, cq_value **args, cq_call **call) CQ_NOEXCEPT;
 
+/* cq_server_take for up to max requests under one lock: args[i] and calls[i]
+ * for i < *taken (0 when none waits), in arrival order. */
+int cq_server_take_many(cq_server *server, cq_value **args, cq_call **calls, size_t max,
+                        size_t *taken) CQ_NOEXCEPT;
+
 /* Stops listening and closes every connection; pending requests complete ok=0. */
 void cq_server_destroy(cq_server *server) CQ_NOEXCEPT;
 

@@ -669,9 +669,19 @@ extern "C" {
 
 int
 cq_server_take(cq_server *server, cq_value **args, cq_call **call) noexcept
-try {
+{
+    size_t taken;
     *args = nullptr;
     *call = nullptr;
+    int rc = cq_server_take_many(server, args, call, 1, &taken);
+    return rc == CQ_OK && taken == 0 ? EAGAIN : rc;
+}
+
+int
+cq_server_take_many(cq_server *server, cq_value **args, cq_call **calls, size_t max,
+                    size_t *taken) noexcept
+try {
+    *taken = 0;
     cq_queue *q = server->q;
     if (cq::forked(q))
         return CQ_E_FORKED;
@@ -680,29 +690,30 @@ try {
         return CQ_E_SHUTDOWN;
     if (server->closed)
         return CQ_E_CLOSED;
-    while (!server->backlog.empty()) {
+    while (*taken < max && !server->backlog.empty()) {
         cq::Pending p = server->backlog.front();
         if (!q->io.count(p.conn_id)) { // its connection is gone: nobody to answer
             server->backlog.pop_front();
             cq_value_free(p.args);
             continue;
         }
-        // Allocate before taking it out: if either throws, it is still queued.
-        auto *taken = new cq_call{q, p.conn_id, p.seq};
+        // Allocate before taking it out: if either throws, it is still queued
+        // (and the ones taken so far are the caller's).
+        auto *call = new cq_call{q, p.conn_id, p.seq};
         try {
-            q->calls.insert(taken);
+            q->calls.insert(call);
         } catch (...) {
-            delete taken;
+            delete call;
             throw;
         }
         server->backlog.pop_front();
-        *args = p.args;
-        *call = taken;
-        return CQ_OK;
+        args[*taken] = p.args;
+        calls[*taken] = call;
+        ++*taken;
     }
-    return EAGAIN;
+    return CQ_OK;
 } catch (...) { // see CQ_NOEXCEPT in cq.h
-    return CQ_E_NOMEM;
+    return *taken ? CQ_OK : CQ_E_NOMEM;
 }
 
 void

@@ -127,6 +127,8 @@ class Server:
         returns how many requests were opened."""
     def take(self) -> tuple[list[bytes], ServerCall] | None:
         """A request already waiting, without an event; None if none is."""
+    def take_many(self, max_count: int) -> list[tuple[list[bytes], ServerCall]]:
+        """Up to max_count requests already waiting, under one lock."""
     def close(self) -> None: ...
 
 class ServerCall:

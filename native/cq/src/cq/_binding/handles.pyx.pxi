@@ -182,28 +182,57 @@ cdef class Server(NativeHandle):
         a thread's wake-up: ``(args, call)``, or None if none is waiting. For
         the caller answering a burst: the requests queued behind the one an
         event brought."""
+        taken = self.take_many(1)
+        return taken[0] if taken else None
+
+    def take_many(self, max_count):
+        """take() for up to ``max_count`` requests under one lock: a list of
+        ``(args, call)`` in arrival order, empty if none is waiting."""
+        cdef Py_ssize_t n = PyNumber_Index(max_count)
+        cdef size_t got = 0
+        cdef size_t i, done = 0
         cdef int rc
-        cdef cq_value *args = NULL
-        cdef cq_call *taken = NULL
+        cdef cq_value **args = NULL
+        cdef cq_call **calls = NULL
         cdef ServerCall call
-        self._enter()
+        if n < 0:
+            raise ValueError(f"max_count must not be negative, not {n}")
+        if n == 0:
+            self._ensure_alive()
+            return []
+        args = <cq_value **>malloc(n * sizeof(cq_value *))
+        calls = <cq_call **>malloc(n * sizeof(cq_call *))
+        if args == NULL or calls == NULL:
+            free(args); free(calls)
+            raise MemoryError()
+        taken = []
         try:
-            with nogil:
-                rc = cq_server_take(self._server, &args, &taken)
+            self._enter()
+            try:
+                with nogil:
+                    rc = cq_server_take_many(self._server, args, calls, <size_t>n, &got)
+            finally:
+                self._leave()
+            if rc != CQ_OK:
+                raise error_for(rc)
+            # Every call is owned by a ServerCall first: one that cannot be
+            # built into the list is still answered (an error reply) when freed.
+            owners = []
+            for i in range(got):
+                call = ServerCall.__new__(ServerCall)
+                call._call = calls[i]
+                call._cq = self._cq
+                owners.append(call)
+            for i in range(got):
+                value = value_to_py(args[i])
+                cq_value_free(args[i])
+                done = i + 1
+                taken.append((value, owners[i]))
         finally:
-            self._leave()
-        if rc == EAGAIN:
-            return None
-        if rc != CQ_OK:
-            raise error_for(rc)
-        call = ServerCall.__new__(ServerCall)
-        call._call = taken
-        call._cq = self._cq
-        try:
-            value = value_to_py(args)
-        finally:
-            cq_value_free(args)
-        return value, call
+            for i in range(done, got):
+                cq_value_free(args[i])
+            free(args); free(calls)
+        return taken
 
     def close(self):
         """Stop listening and close every connection. Idempotent."""

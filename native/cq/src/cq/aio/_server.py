@@ -164,15 +164,10 @@ class AsyncServer(ServerBase):
         requests = [(event.value, event.call) for event in events
                     if event.type == OP and event.ok]  # not ok: the server or queue closed
         delivered = len(requests)  # each used one open request: ask for as many again
-        # The requests queued behind these are taken here, each without an
-        # event and a thread's wake-up (see TAKE_AT_MOST).
-        take = self._server.take
+        # The requests queued behind these are taken here, under one lock and
+        # without an event or a thread's wake-up each (see TAKE_AT_MOST).
         try:
-            for _ in range(self.TAKE_AT_MOST):
-                taken = take()
-                if taken is None:
-                    break
-                requests.append(taken)
+            requests += self._server.take_many(self.TAKE_AT_MOST)
         except RuntimeError:
             pass  # closed
         if requests:
@@ -180,17 +175,29 @@ class AsyncServer(ServerBase):
         self._ask(delivered)
 
     def _dispatch(self, requests: list[tuple[list[bytes], Any]]) -> None:
-        for args, call in requests:
-            self._handle(args, call)
+        calls, results = self._run_handlers(requests, self._respond_when_done)
+        if calls:
+            send_responses(calls, results)  # one lock; one write per connection
 
-    def _handle(self, args: list[bytes], call: Any) -> None:
-        try:
-            result = self._handler(*args)
-        except Exception as exc:  # the peer gets the message, the server goes on
-            result = error_reply(exc)
-        if not awaitable(result):
-            send_response(call, result)
-            return
+    def _run_handlers(self, requests: list[tuple[list[bytes], Any]],
+                      later: Callable[[Any, Any], None]) -> tuple[list[Any], list[Any]]:
+        """Runs each request's handler: returns the calls whose results are
+        plain values, and those values, to be answered together; a call whose
+        handler returned an awaitable goes to ``later(call, awaitable)``."""
+        calls, results = [], []
+        for args, call in requests:
+            try:
+                result = self._handler(*args)
+            except Exception as exc:  # the peer gets the message, the server goes on
+                result = error_reply(exc)
+            if awaitable(result):
+                later(call, result)
+            else:
+                calls.append(call)
+                results.append(result)
+        return calls, results
+
+    def _respond_when_done(self, call: Any, result: Any) -> None:
         task = self._driver.loop.create_task(self._respond_later(call, result))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -238,50 +245,35 @@ class ForwardingServer(AsyncServer):
         try:
             self._caller.call_soon_threadsafe(self._run_on_caller, requests)
         except RuntimeError as exc:  # the caller's loop is closed
-            self._send([(call, error_reply(exc)) for _, call in requests])
+            self._send([call for _, call in requests], [error_reply(exc)] * len(requests))
 
     def _run_on_caller(self, requests: list[tuple[list[bytes], Any]]) -> None:
-        answers = []
-        for args, call in requests:
-            try:
-                result = self._handler(*args)
-            except Exception as exc:  # the peer gets the message, the server goes on
-                result = error_reply(exc)
-            if awaitable(result):
-                task = self._caller.create_task(self._answer_later(call, result))
-                self._caller_tasks.add(task)
-                task.add_done_callback(self._caller_tasks.discard)
-            else:
-                answers.append((call, result))
-        if answers:
-            self._send_back(answers)
+        calls, results = self._run_handlers(requests, self._answer_on_caller_later)
+        if calls:
+            self._send_back(calls, results)
+
+    def _answer_on_caller_later(self, call: Any, result: Any) -> None:
+        task = self._caller.create_task(self._answer_later(call, result))
+        self._caller_tasks.add(task)
+        task.add_done_callback(self._caller_tasks.discard)
 
     async def _answer_later(self, call: Any, result: Any) -> None:
         try:
             result = await result
         except Exception as exc:
             result = error_reply(exc)
-        self._send_back([(call, result)])
+        self._send_back([call], [result])
 
-    def _send_back(self, answers: list[tuple[Any, Any]]) -> None:
+    def _send_back(self, calls: list[Any], results: list[Any]) -> None:
         try:
-            self._driver.loop.call_soon_threadsafe(self._send, answers)
+            self._driver.loop.call_soon_threadsafe(self._send, calls, results)
         except RuntimeError:
             pass  # the second loop is gone: so are its connections
 
-    def _send(self, answers: list[tuple[Any, Any]]) -> None:
+    def _send(self, calls: list[Any], results: list[Any]) -> None:
         """On the second loop: one batch of responses, in one write per connection."""
-        queue = self._driver.queue
-        corked = not queue.closed
-        if corked:
-            queue.cork()
-        try:
-            for call, result in answers:
-                send_response(call, result)
-        finally:
-            if corked:
-                queue.uncork()
-        self._forwarded -= len(answers)
+        send_responses(calls, results)
+        self._forwarded -= len(calls)
         if self._forwarded == 0 and self._answered is not None and not self._answered.done():
             self._answered.set_result(None)
 
@@ -336,7 +328,7 @@ class SyncPoolServer(ServerBase):
     """Strategy 1: ``workers`` threads each ask the core for a request, pluck
     it from the loop's shared sync queue, run the handler in the thread and
     respond: one request in flight per thread, as cq.SyncServer. A thread
-    that finds requests waiting (Server.take) takes up to TAKE_AT_MOST of them
+    that finds requests waiting (Server.take_many) takes up to TAKE_AT_MOST of them
     without asking and plucking, and answers them together: one lock, one
     write per connection (respond_many), not one each."""
 
@@ -371,19 +363,17 @@ class SyncPoolServer(ServerBase):
         """The requests this thread answers next; None once the server closed."""
         queue, server = self._shared.queue, self._server
         try:
-            # A request already waiting is taken at once: no event, and no
+            # Requests already waiting are taken at once: no event, and no
             # wake-up of this thread by the one driving the I/O.
-            taken = server.take()
-            if taken is None:
+            burst = server.take_many(self.TAKE_AT_MOST)
+            if not burst:
                 tag = object()
                 server.request(tag)
                 event = queue.pluck(tag)
                 if event.type != OP or not event.ok:
                     return None
-                taken = event.value, event.call
-            burst = [taken]
-            while len(burst) < self.TAKE_AT_MOST and (taken := server.take()) is not None:
-                burst.append(taken)
+                burst = [(event.value, event.call),
+                         *server.take_many(self.TAKE_AT_MOST - 1)]
         except RuntimeError:
             return None  # the server or the queue closed
         return burst
