@@ -93,7 +93,7 @@ async def _open_clients(port: int, strategy: str, clients: int, workers: int,
 
 async def _sample(port: int, strategy: str, clients: int, inflight: int,
                   command: tuple, seconds: float, check, connect_deadline: float,
-                  pool: int, host: str) -> Sample:
+                  pool: int, host: str, peer_cpu) -> Sample:
     fds, threads = _count("/proc/self/fd"), _count("/proc/self/task")
     workers = max(SYNC_POOL, inflight)
     opened = await _open_clients(port, strategy, clients, workers, connect_deadline, pool,
@@ -101,7 +101,7 @@ async def _sample(port: int, strategy: str, clients: int, inflight: int,
     try:
         calls = [functools.partial(client.call, *command)
                  for client in opened for _ in range(inflight)]
-        result = await drive(calls, seconds, check)
+        result = await drive(calls, seconds, check, peer_cpu)
         # Counted after the calls: the sync strategy starts its workers on demand.
         result.extra.update(fds_per_client=(_count("/proc/self/fd") - fds) / clients,
                             threads_per_client=(_count("/proc/self/task") - threads) / clients)
@@ -113,15 +113,16 @@ async def _sample(port: int, strategy: str, clients: int, inflight: int,
 def sample(port: int, strategy: str, *, clients: int = 1, inflight: int = 1,
            command: tuple = ("ECHO", PAYLOAD), seconds: float = 1.0,
            check=lambda reply: True, connect_deadline: float = 60.0,
-           pool: int = 1, host: str = "127.0.0.1") -> Sample:
+           pool: int = 1, host: str = "127.0.0.1", peer_cpu=None) -> Sample:
     """Calls per second and latency of ``clients`` clients on one fresh loop, each
     of ``pool`` connections (``connections=``) and with ``inflight`` coroutines
     calling ``command``; also the fds and OS threads each client added (the
     loop's machinery is shared: ``sync`` has ``max(SYNC_POOL, inflight)`` workers
     in all);
-    ``host`` may be ``unix:PATH`` (the port is then ignored)."""
+    ``host`` may be ``unix:PATH`` (the port is then ignored); ``peer_cpu`` as
+    for bench_samples.drive."""
     return asyncio.run(_sample(port, strategy, clients, inflight, command, seconds, check,
-                               connect_deadline, pool, host))
+                               connect_deadline, pool, host, peer_cpu))
 
 
 def measure(port: int, seconds: float, repeats: int,

@@ -195,12 +195,17 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
     def redis() -> int:  # the port, known once the server has started
         return peers.ports["redis"]
 
+    def server_cpu() -> float:  # redis-server's CPU seconds: where the second core goes
+        return bench_redis.cpu_seconds(redis())
+
     def ours(strategy: str, **options) -> Callable[[], Sample]:
         return lambda: bench_aio.sample(redis(), strategy, seconds=s.seconds,
-                                        connect_deadline=s.connect_deadline, **options)
+                                        connect_deadline=s.connect_deadline,
+                                        peer_cpu=server_cpu, **options)
 
     def theirs(**options) -> Callable[[], Sample]:
-        return lambda: bench_redis.redis_asyncio(redis(), seconds=s.seconds, **options)
+        return lambda: bench_redis.redis_asyncio(redis(), seconds=s.seconds,
+                                                 peer_cpu=server_cpu, **options)
 
     def echoed(reply: object) -> bool:
         return reply == ECHO

@@ -59,6 +59,16 @@ def redis_server(binary: str, unixsocket: str | None = None) -> Iterator[int]:
         proc.wait(timeout=10)
 
 
+def cpu_seconds(port: int) -> float:
+    """The CPU time (user + system, every thread) the redis-server on this port
+    has used so far, as its INFO reports it."""
+    import redis
+
+    with redis.Redis(port=port) as r:
+        info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def preset(port: int, values: dict[str, bytes]) -> None:
     """SET each key once (the values GET sweeps read back)."""
     import redis
@@ -78,7 +88,7 @@ def hiredis_in_use() -> bool:
 
 
 async def _redis_asyncio(port: int, pool_size: int, inflight: int, command: tuple,
-                         seconds: float, check) -> Sample:
+                         seconds: float, check, peer_cpu) -> Sample:
     import redis.asyncio
 
     pool = redis.asyncio.BlockingConnectionPool(host="127.0.0.1", port=port,
@@ -88,17 +98,19 @@ async def _redis_asyncio(port: int, pool_size: int, inflight: int, command: tupl
         # Its ordinary use: one method per command, client.echo(...), client.get(...).
         method = getattr(client, command[0].lower())
         args = command[1:]
-        return await drive([lambda: method(*args)] * inflight, seconds, check)
+        return await drive([lambda: method(*args)] * inflight, seconds, check, peer_cpu)
     finally:
         await client.aclose()
         await pool.disconnect()
 
 
 def redis_asyncio(port: int, *, pool_size: int, inflight: int, command: tuple,
-                  seconds: float, check=lambda reply: True) -> Sample:
+                  seconds: float, check=lambda reply: True, peer_cpu=None) -> Sample:
     """Calls per second and latency of ``inflight`` coroutines sharing one client
-    whose pool holds up to ``pool_size`` connections (fresh loop)."""
-    return asyncio.run(_redis_asyncio(port, pool_size, inflight, command, seconds, check))
+    whose pool holds up to ``pool_size`` connections (fresh loop); ``peer_cpu``
+    as for bench_samples.drive."""
+    return asyncio.run(_redis_asyncio(port, pool_size, inflight, command, seconds, check,
+                                      peer_cpu))
 
 
 # ---------------------------------------------------------------- redis-benchmark

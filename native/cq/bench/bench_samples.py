@@ -9,7 +9,9 @@ strategies and redis.asyncio), so they pay the same for being measured.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import threading
 from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,13 +59,43 @@ Call = Callable[[], Awaitable[object]]
 STUCK_AFTER = 120.0  # seconds past the end of a sample: a call this late is stuck
 
 
+def thread_cpu_seconds() -> tuple[float, float]:
+    """CPU time this process has used so far: of the calling thread (the event
+    loop's), and of all its other live threads (a poller thread, workers)
+    together. Linux's /proc/self/task/TID/schedstat, in nanoseconds (stat's
+    clock ticks of 10 ms are too coarse for a short sample); (0, 0) elsewhere."""
+    mine, others = 0.0, 0.0
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return mine, others
+    me = threading.get_native_id()
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                seconds = int(f.read().split()[0]) / 1e9
+        except OSError:
+            continue  # ended meanwhile
+        if int(tid) == me:
+            mine += seconds
+        else:
+            others += seconds
+    return mine, others
+
+
 async def drive(calls: Sequence[Call], seconds: float,
-                check: Callable[[object], bool] = lambda reply: True) -> Sample:
+                check: Callable[[object], bool] = lambda reply: True,
+                peer_cpu: Callable[[], float] | None = None) -> Sample:
     """One coroutine per entry of ``calls``, each awaiting its call in a loop
     for ``seconds``: calls per second over all of them, and each call's latency.
 
     Every coroutine makes one call first, untimed (connections opened, threads
     started, caches warm), whose reply must pass ``check``.
+
+    Where the CPU time of the timed calls went, in microseconds per call: the
+    loop's thread, this process's other threads, and with ``peer_cpu`` (a
+    function returning the server's CPU seconds so far) the server's. On two
+    cores these say whether a second thread has a core to itself.
     """
     warm = asyncio.gather(*(call() for call in calls))
     for reply in await asyncio.wait_for(warm, STUCK_AFTER):
@@ -82,9 +114,17 @@ async def drive(calls: Sequence[Call], seconds: float,
             if end >= stop_at:
                 return
 
+    peer_before = peer_cpu() if peer_cpu else 0.0
+    loop_before, others_before = thread_cpu_seconds()
     started = perf_counter_ns()
     # A call that never returns would hang the whole run: fail this sample instead.
     await asyncio.wait_for(asyncio.gather(*(worker(call) for call in calls)),
                            seconds + STUCK_AFTER)
     elapsed = (perf_counter_ns() - started) / 1e9
-    return Sample.from_latencies(len(latencies) / elapsed, latencies)
+    loop_after, others_after = thread_cpu_seconds()  # before the clients close
+    per_call = 1e6 / max(len(latencies), 1)
+    cpu = {"loop_cpu_us_per_call": (loop_after - loop_before) * per_call,
+           "other_threads_cpu_us_per_call": (others_after - others_before) * per_call}
+    if peer_cpu:
+        cpu["server_cpu_us_per_call"] = (peer_cpu() - peer_before) * per_call
+    return Sample.from_latencies(len(latencies) / elapsed, latencies, **cpu)
