@@ -59,28 +59,31 @@ Call = Callable[[], Awaitable[object]]
 STUCK_AFTER = 120.0  # seconds past the end of a sample: a call this late is stuck
 
 
-def thread_cpu_seconds() -> tuple[float, float]:
-    """CPU time this process has used so far: of the calling thread (the event
-    loop's), and of all its other live threads (a poller thread, workers)
-    together. Linux's /proc/self/task/TID/schedstat, in nanoseconds (stat's
-    clock ticks of 10 ms are too coarse for a short sample); (0, 0) elsewhere."""
-    mine, others = 0.0, 0.0
+def thread_cpu_seconds() -> dict[int, float]:
+    """CPU time each live thread of this process has used so far, by thread
+    id. Linux's /proc/self/task/TID/schedstat, in nanoseconds (stat's clock
+    ticks of 10 ms are too coarse for a short sample); empty elsewhere."""
+    threads = {}
     try:
         tids = os.listdir("/proc/self/task")
     except OSError:
-        return mine, others
-    me = threading.get_native_id()
+        return threads
     for tid in tids:
         try:
             with open(f"/proc/self/task/{tid}/schedstat") as f:
-                seconds = int(f.read().split()[0]) / 1e9
+                threads[int(tid)] = int(f.read().split()[0]) / 1e9
         except OSError:
             continue  # ended meanwhile
-        if int(tid) == me:
-            mine += seconds
-        else:
-            others += seconds
-    return mine, others
+    return threads
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> tuple[float, float]:
+    """CPU seconds between two thread_cpu_seconds() readings: of the calling
+    thread (the event loop's), and of the others together. A thread that
+    ended in between is not counted (its time went with it)."""
+    me = threading.get_native_id()
+    spent = {tid: seconds - before.get(tid, 0.0) for tid, seconds in after.items()}
+    return spent.pop(me, 0.0), sum(spent.values())
 
 
 async def drive(calls: Sequence[Call], seconds: float,
@@ -115,16 +118,16 @@ async def drive(calls: Sequence[Call], seconds: float,
                 return
 
     peer_before = peer_cpu() if peer_cpu else 0.0
-    loop_before, others_before = thread_cpu_seconds()
+    cpu_before = thread_cpu_seconds()
     started = perf_counter_ns()
     # A call that never returns would hang the whole run: fail this sample instead.
     await asyncio.wait_for(asyncio.gather(*(worker(call) for call in calls)),
                            seconds + STUCK_AFTER)
     elapsed = (perf_counter_ns() - started) / 1e9
-    loop_after, others_after = thread_cpu_seconds()  # before the clients close
+    loop, others = cpu_between(cpu_before, thread_cpu_seconds())  # before the clients close
     per_call = 1e6 / max(len(latencies), 1)
-    cpu = {"loop_cpu_us_per_call": (loop_after - loop_before) * per_call,
-           "other_threads_cpu_us_per_call": (others_after - others_before) * per_call}
+    cpu = {"loop_cpu_us_per_call": loop * per_call,
+           "other_threads_cpu_us_per_call": others * per_call}
     if peer_cpu:
         cpu["server_cpu_us_per_call"] = (peer_cpu() - peer_before) * per_call
     return Sample.from_latencies(len(latencies) / elapsed, latencies, **cpu)
