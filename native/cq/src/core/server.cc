@@ -3,6 +3,7 @@
 // answers PING/ECHO itself (with CQ_SERVER_BUILTINS) and hands every other
 // command to the application as a CQ_OP_REQUEST event. Responses leave in
 // request order whatever order the application answers in.
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -734,6 +735,15 @@ try {
 
 namespace {
 
+// Adds a connection to a list of those to write, unless it was the last one
+// added (a burst's responses mostly come in runs of one connection).
+void
+remember_conn(std::vector<uint64_t> &conns, uint64_t id)
+{
+    if (conns.empty() || conns.back() != id)
+        conns.push_back(id);
+}
+
 // Locked. Stores one encoded response in its connection's slot and frees the
 // call; the connection's id goes to `touched` (once per run of the same
 // connection) for the caller to write: at once, or at cq_uncork when corked.
@@ -757,8 +767,7 @@ respond_locked(cq_queue *q, cq_call *call, std::string &bytes, const cq_value &r
         slot.bytes = std::move(bytes);
         cq::collect_ready(conn);
         result = CQ_OK;
-        if (touched.empty() || touched.back() != call->conn_id)
-            touched.push_back(call->conn_id);
+        remember_conn(touched, call->conn_id);
     }
     delete call;
     return result;
@@ -771,8 +780,7 @@ write_touched(cq_queue *q, const std::vector<uint64_t> &touched)
 {
     if (q->corked > 0) {
         for (uint64_t id : touched)
-            if (q->corked_conns.empty() || q->corked_conns.back() != id)
-                q->corked_conns.push_back(id);
+            remember_conn(q->corked_conns, id);
         return;
     }
     for (uint64_t id : touched) {
@@ -803,10 +811,10 @@ cq_call_respond_many(cq_call *const *calls, const cq_value *const *responses, si
 try {
     // Encoded before taking the lock; only a nil differs in RESP3, and only
     // the connection (under the lock) knows which protocol it speaks.
+    std::fill(results, results + n, CQ_OK); // before anything can throw: the catch reads them
     std::vector<std::string> encoded(n);
     cq_queue *q = nullptr;
     for (size_t i = 0; i < n; ++i) {
-        results[i] = CQ_OK;
         if (!cq::resp::encodable(*responses[i])) {
             results[i] = CQ_E_INVALID; // the call is kept: still answerable
             continue;

@@ -114,7 +114,6 @@ cdef extern from "cq.h" nogil:
     int cq_server_take_many(cq_server *server, cq_value **args, cq_call **calls, size_t max,
                             size_t *taken)
     void cq_server_destroy(cq_server *server)
-    int cq_call_respond(cq_call *call, const cq_value *response)
     size_t cq_call_respond_many(cq_call **calls, const cq_value **responses, size_t n,
                                 int *results)
     void cq_call_destroy(cq_call *call)

@@ -277,32 +277,9 @@ cdef class ServerCall(NativeHandle):
         """Send the response: str -> simple string, bytes -> bulk string, int ->
         integer, None -> nil, list/tuple -> array, an exception -> error reply.
         Raises ClosedError if the client is gone."""
-        cdef cq_value *v
-        cdef cq_call *call
-        cdef int rc
-        self._ensure_alive()
-        v = cq_value_new()
-        if v == NULL:
-            raise MemoryError()
-        try:
-            py_to_value(value, v, 0)
-            self._enter()
-            # Taken while the GIL is held: a second respond() from another
-            # thread finds NULL instead of freeing the call twice.
-            call = self._call
-            self._call = NULL
-            try:
-                with nogil:
-                    rc = cq_call_respond(call, v)
-            finally:
-                self._leave()
-        finally:
-            cq_value_free(v)
-        if rc == CQ_E_INVALID:
-            self._call = call  # the core kept it: still answerable
-            raise ValueError("the response cannot be encoded as RESP")
-        if rc != CQ_OK:
-            raise error_for(rc)
+        error = respond_many((self,), (value,))[0]
+        if error is not None:
+            raise error
 
     def __dealloc__(self):
         if self._call != NULL and self._cq is not None and self._cq._native_open():
@@ -366,6 +343,9 @@ def respond_many(calls, values):
                 cq_value_free(v)
                 errors[i] = exc
                 continue
+            except BaseException:
+                cq_value_free(v)
+                raise
             # Taken under the GIL, as respond() does: a second answer finds NULL.
             natives[k] = call._call
             responses[k] = v
