@@ -223,7 +223,8 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
         inflight.append(Config(
             {"peer": "redis-benchmark", "family": "C", "inflight": n},
             functools.partial(peers.redis_benchmark, ("inflight", n), peers.counts, "redis",
-                              clients=1, pipeline=n, command=command)))
+                              clients=1, pipeline=n, command=command,
+                              cpu={"server_cpu_us_per_call": server_cpu})))
 
     sizes = []
     n = 64
@@ -242,7 +243,8 @@ def client_sweeps(peers: Peers) -> list[Sweep]:
         sizes.append(Config(
             {"peer": "redis-benchmark", "family": "C", "size": size},
             functools.partial(peers.redis_benchmark, ("size", size), peers.counts, "redis",
-                              clients=1, pipeline=n, command=command)))
+                              clients=1, pipeline=n, command=command,
+                              cpu={"server_cpu_us_per_call": server_cpu})))
 
     connections = []
     for clients in s.connections:
@@ -323,20 +325,27 @@ def alarm_sweep(peers: Peers) -> Sweep:
 def server_sweep(peers: Peers) -> Sweep:
     kinds = bench_servers.kinds(peers.binaries["redis-server"] is not None)
 
+    cpu: dict[str, dict] = {}  # kind -> the server's CPU readers, once it runs
+
     def start(stack: ExitStack) -> None:
         for kind in kinds:
-            peers.ports[kind] = stack.enter_context(
+            running = stack.enter_context(
                 bench_servers.server(kind, peers.binaries["redis-server"]))
+            peers.ports[kind], cpu[kind] = running.port, running.cpu
+
+    def run(kind: str, pipeline: int) -> Sample:
+        # Each sample also records where the two cores went per request: the
+        # server (its loop's thread too) and redis-benchmark, the load generator.
+        return peers.redis_benchmark((kind, pipeline), peers.server_counts, kind,
+                                     clients=bench_servers.CLIENTS, pipeline=pipeline,
+                                     test="get", cpu=cpu[kind])
 
     configs = []
     for pipeline in peers.settings.pipelines:
         for kind in kinds:
             family = "cq.aio" if kind.startswith("cq.aio") else kind
-            configs.append(Config(
-                {"peer": kind, "family": family, "pipeline": pipeline},
-                functools.partial(peers.redis_benchmark, (kind, pipeline), peers.server_counts,
-                                  kind, clients=bench_servers.CLIENTS, pipeline=pipeline,
-                                  test="get")))
+            configs.append(Config({"peer": kind, "family": family, "pipeline": pipeline},
+                                  functools.partial(run, kind, pipeline)))
     return Sweep("servers", f"servers under redis-benchmark -c {bench_servers.CLIENTS} -t get",
                  "pipeline", configs, start)
 

@@ -7,10 +7,13 @@ port it got: no race on a port picked free beforehand.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 
 def announce(port: int) -> None:
@@ -18,9 +21,17 @@ def announce(port: int) -> None:
     print(port, flush=True)
 
 
+@dataclass(frozen=True)
+class Child:
+    """A server running in a child process: the port it announced, and its pid."""
+
+    port: int
+    pid: int
+
+
 @contextmanager
-def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Iterator[int]:
-    """Run ``argv`` until the block ends; yields the port it announced."""
+def child_process(argv: Sequence[str], what: str, timeout: float = 30.0) -> Iterator[Child]:
+    """Run ``argv`` until the block ends; yields its port and pid."""
     proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
@@ -28,7 +39,7 @@ def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Itera
         if not line.strip().isdigit():
             proc.kill()
             raise RuntimeError(f"{what} server did not start: {line!r}\n{proc.stderr.read()}")
-        yield int(line)
+        yield Child(int(line), proc.pid)
     finally:
         proc.terminate()
         try:
@@ -38,6 +49,21 @@ def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Itera
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+@contextmanager
+def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Iterator[int]:
+    """Run ``argv`` until the block ends; yields the port it announced."""
+    with child_process(argv, what, timeout) as child:
+        yield child.port
+
+
+def cpu_seconds(pid: int, thread: bool = False) -> float:
+    """User + system time of a process, every thread included (Linux /proc);
+    with ``thread``, of its main thread alone (the one running the event loop)."""
+    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:

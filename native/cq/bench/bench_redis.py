@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import resource
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -117,12 +118,16 @@ def redis_asyncio(port: int, *, pool_size: int, inflight: int, command: tuple,
 
 
 def redis_benchmark(binary: str, port: int, *, clients: int, pipeline: int, requests: int,
-                    test: str | None = None, command: tuple = ()) -> Sample:
-    """One run of redis-benchmark: its requests/s, p50 and p99 (from ``--csv``).
+                    test: str | None = None, command: tuple = (),
+                    cpu: dict[str, Callable[[], float]] | None = None) -> Sample:
+    """One run of redis-benchmark: its requests/s, p50 and p99 (from ``--csv``),
+    and the CPU time it used per request (``redis_benchmark_cpu_us_per_request``).
 
     Either ``test`` (``-t get``) or a ``command`` of its own. With ``-P``, its
     latency is that of a whole pipeline of requests (from sending it to its last
-    reply), which is what each request in it waited.
+    reply), which is what each request in it waited. ``cpu`` maps a figure's name
+    to a reader of CPU seconds (the server's, say): each figure is that reader's
+    growth during the run, in microseconds per request.
     """
     # Fewer requests than one pipeline per client and redis-benchmark aborts ("All
     # clients disconnected"), as it did at -P 256 with the first probe's 200.
@@ -131,7 +136,16 @@ def redis_benchmark(binary: str, port: int, *, clients: int, pipeline: int, requ
             "-P", str(pipeline), "-n", str(requests), "--csv", "--precision", "3"]
     argv += ["-t", test] if test else [str(a) if not isinstance(a, bytes) else a.decode()
                                       for a in command]
+    readers = dict(cpu or {})
+    before = {name: read() for name, read in readers.items()}
+    # The only child this process waits for during the run: its CPU time is the
+    # growth of the children's.
+    children = _children_cpu_seconds()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    extra = {"redis_benchmark_cpu_us_per_request":
+             (_children_cpu_seconds() - children) / requests * 1e6}
+    extra.update({name: (read() - before[name]) / requests * 1e6
+                  for name, read in readers.items()})
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:12])} failed: {done.stderr.strip()[-500:]}")
     rows = [r for r in csv.DictReader(io.StringIO(done.stdout)) if r.get("rps")]
@@ -139,7 +153,12 @@ def redis_benchmark(binary: str, port: int, *, clients: int, pipeline: int, requ
         raise RuntimeError(f"unexpected redis-benchmark output: {done.stdout[-500:]!r}")
     row = rows[0]
     return Sample(float(row["rps"]), float(row["p50_latency_ms"]) * 1e3,
-                  float(row["p99_latency_ms"]) * 1e3)
+                  float(row["p99_latency_ms"]) * 1e3, extra)
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class RequestCounts:

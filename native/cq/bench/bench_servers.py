@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import bench_redis
 import cq.aio
-from bench_process import announce, child_server
+from bench_process import announce, child_process, cpu_seconds
+from bench_samples import Sample
 from resp_streams_server import VALUE
 
 HERE = Path(__file__).resolve().parent
@@ -53,72 +55,74 @@ async def serve_cq_aio(strategy: str) -> None:
     await asyncio.Event().wait()  # until the parent terminates us
 
 
+@dataclass(frozen=True)
+class Served:
+    """A server running for the benchmark: its port, and readers of the CPU time it
+    has used so far (every thread; and the event loop's thread alone, for cq.aio's
+    servers and the streams server, whose loops run on their main thread)."""
+
+    port: int
+    cpu: dict[str, Callable[[], float]]  # figure name -> reader of CPU seconds
+
+
+SERVER_CPU = "server_cpu_us_per_request"
+LOOP_CPU = "loop_cpu_us_per_request"
+LOAD_CPU = "redis_benchmark_cpu_us_per_request"  # the load generator's own
+
+
 @contextmanager
-def server(kind: str, redis_binary: str | None = None) -> Iterator[int]:
-    """Start one server (own process); yields its port."""
+def server(kind: str, redis_binary: str | None = None) -> Iterator[Served]:
+    """Start one server (own process)."""
     if kind == "redis-server":
         with bench_redis.redis_server(redis_binary) as port:
             bench_redis.preset(port, {BENCHMARK_KEY: VALUE})
-            yield port
-    elif kind == STREAMS:
-        with child_server([sys.executable, str(HERE / "resp_streams_server.py")], kind) as port:
-            yield port
-    else:
-        argv = [sys.executable, str(Path(__file__).resolve()), "--serve", kind]
-        with child_server(argv, kind) as port:
-            yield port
-
-
-def _cpu_seconds(pid: int, thread: bool = False) -> float:
-    """User + system time of a process, every thread included (Linux /proc);
-    with ``thread``, of its main thread alone (the one running the event loop)."""
-    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            yield Served(port, {SERVER_CPU: functools.partial(bench_redis.cpu_seconds, port)})
+        return
+    argv = ([sys.executable, str(HERE / "resp_streams_server.py")] if kind == STREAMS
+            else [sys.executable, str(Path(__file__).resolve()), "--serve", kind])
+    with child_process(argv, kind) as child:
+        yield Served(child.port, {
+            SERVER_CPU: functools.partial(cpu_seconds, child.pid),
+            LOOP_CPU: functools.partial(cpu_seconds, child.pid, thread=True)})
 
 
 def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> None:
     """Each server in its own process, driven in turn by redis-benchmark -c 50 -t get
-    (the repeats interleave); prints requests/s, the ratio to the streams server
-    and the server's CPU microseconds per request (all threads, and the loop's
-    thread alone: the rest is the poller's or the workers'), then the medians."""
+    (the repeats interleave); prints requests/s, the ratio to the streams server,
+    the server's CPU microseconds per request (all threads, and the loop's thread
+    alone: the rest is the poller's or the workers') and redis-benchmark's own,
+    then the medians."""
     binary = bench_redis.find_redis_binary("redis-benchmark")
     kinds = [f"cq.aio {strategy}" for strategy in strategies] + [STREAMS]
-    procs: dict[str, tuple[subprocess.Popen, int]] = {}
-    runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
-    try:
-        for kind in kinds:
-            argv = ([sys.executable, str(HERE / "resp_streams_server.py")] if kind == STREAMS
-                    else [sys.executable, str(Path(__file__).resolve()), "--serve", kind])
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-            procs[kind] = proc, int(proc.stdout.readline())
+    runs: dict[tuple[str, int], list[Sample]] = {}
+    with ExitStack() as stack:
+        servers = {kind: stack.enter_context(server(kind)) for kind in kinds}
         for repeat in range(repeats):
             for pipeline, count in requests.items():
-                for kind, (proc, port) in procs.items():
-                    before = _cpu_seconds(proc.pid), _cpu_seconds(proc.pid, thread=True)
-                    sample = bench_redis.redis_benchmark(binary, port, clients=CLIENTS,
-                                                         pipeline=pipeline, requests=count,
-                                                         test="get")
-                    cpu_us = (_cpu_seconds(proc.pid) - before[0]) / count * 1e6
-                    loop_us = (_cpu_seconds(proc.pid, thread=True) - before[1]) / count * 1e6
-                    runs.setdefault((kind, pipeline), []).append((sample.rate, cpu_us, loop_us))
+                for kind, running in servers.items():
+                    sample = bench_redis.redis_benchmark(
+                        binary, running.port, clients=CLIENTS, pipeline=pipeline,
+                        requests=count, test="get", cpu=running.cpu)
+                    runs.setdefault((kind, pipeline), []).append(sample)
                     print(f"repeat {repeat + 1} -P {pipeline:<2} {kind:18} {sample.rate:9.0f}/s "
-                          f"{cpu_us:6.1f} us CPU/request (loop's thread {loop_us:4.1f})  "
-                          f"load {os.getloadavg()[0]:.1f}", flush=True)
-    finally:
-        for proc, _ in procs.values():
-            proc.terminate()
-            proc.wait()
+                          f"{_cpu_split(sample.extra)}  load {os.getloadavg()[0]:.1f}",
+                          flush=True)
     print("\nmedians; x = requests/s over the streams server's (range over the repeats)")
     for pipeline in requests:
         base = runs[(STREAMS, pipeline)]
         for kind in kinds:
             mine = runs[(kind, pipeline)]
-            ratios = [a[0] / b[0] for a, b in zip(mine, base, strict=True)]
-            print(f"-P {pipeline:<2} {kind:18} {statistics.median(r[0] for r in mine):9.0f}/s "
+            ratios = [a.rate / b.rate for a, b in zip(mine, base, strict=True)]
+            medians = {name: statistics.median(s.extra[name] for s in mine)
+                       for name in mine[0].extra}
+            print(f"-P {pipeline:<2} {kind:18} {statistics.median(s.rate for s in mine):9.0f}/s "
                   f"x{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
-                  f"{statistics.median(r[1] for r in mine):6.1f} us CPU/request "
-                  f"(loop's thread {statistics.median(r[2] for r in mine):4.1f})")
+                  f"{_cpu_split(medians)}")
+
+
+def _cpu_split(figures: dict[str, float]) -> str:
+    return (f"{figures[SERVER_CPU]:5.1f} us CPU/request (loop's thread "
+            f"{figures[LOOP_CPU]:4.1f}; redis-benchmark {figures[LOAD_CPU]:4.1f})")
 
 
 def main() -> None:

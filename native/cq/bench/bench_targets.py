@@ -5,6 +5,12 @@ with (denominator, or None for an absolute figure), the figure (``per_s``,
 ``p50_us``, ``wakeups_per_event``) and the bound. ``evaluate`` reads the rows
 ``bench_cq.py`` produced: the ratio of the two medians, and the spread of the
 ratios repeat by repeat (the repeats interleave, so each pair ran side by side).
+
+A target may also name its **ceiling**: the row of a C peer measured under the
+same conditions (redis-benchmark's client on the same connection and pipeline,
+or redis-server under the same load generator). That peer's ratio over the same
+denominator is the best this run's machine and peers allowed: a target the C
+peer did not meet either is out of reach here, whatever the poller does.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from dataclasses import dataclass
 
 import cq.aio
 from bench_servers import STREAMS
+
+REDIS_SERVER = "redis-server"  # the servers sweep's C server, same load generator
+C_CLIENT = "redis-benchmark"  # the client sweeps' C client, same connection and pipeline
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,11 @@ class Target:
     figure: str
     bound: str  # ">=" or "<="
     threshold: float
+    ceiling: dict | None = None  # the C peer's row under the same conditions
+
+
+def _meets(value: float, bound: str, threshold: float) -> bool:
+    return value >= threshold if bound == ">=" else value <= threshold
 
 
 def _server_targets() -> list[Target]:
@@ -36,34 +50,37 @@ def _server_targets() -> list[Target]:
                 f"cq.aio server ({strategy}) vs the asyncio-streams server, "
                 f"redis-benchmark -c 50 -P {pipeline}",
                 "servers", {"peer": f"cq.aio {strategy}", "pipeline": pipeline},
-                {"peer": STREAMS, "pipeline": pipeline}, "per_s", ">=", threshold))
+                {"peer": STREAMS, "pipeline": pipeline}, "per_s", ">=", threshold,
+                ceiling={"peer": REDIS_SERVER, "pipeline": pipeline}))
     for pipeline in (1, 16):
         targets.append(Target(
             f"server_poller_p{pipeline}_vs_iomgr",
             f"cq.aio server: poller vs iomgr, redis-benchmark -c 50 -P {pipeline}",
             "servers", {"peer": "cq.aio poller", "pipeline": pipeline},
-            {"peer": "cq.aio iomgr", "pipeline": pipeline}, "per_s", ">=", 1.0))
+            {"peer": "cq.aio iomgr", "pipeline": pipeline}, "per_s", ">=", 1.0,
+            ceiling={"peer": REDIS_SERVER, "pipeline": pipeline}))
     return targets
 
 
 TARGETS: tuple[Target, ...] = (
     Target("poller_vs_iomgr_echo", "poller vs iomgr: 64 calls in flight, ECHO of 16 B",
            "inflight", {"peer": "poller", "inflight": 64}, {"peer": "iomgr", "inflight": 64},
-           "per_s", ">=", 1.0),
+           "per_s", ">=", 1.0, ceiling={"peer": C_CLIENT, "inflight": 64}),
     Target("poller_vs_iomgr_64k", "poller vs iomgr: 64 calls in flight, 64 KiB replies",
            "reply_size", {"peer": "poller", "size": 65536}, {"peer": "iomgr", "size": 65536},
-           "per_s", ">=", 1.3),
+           "per_s", ">=", 1.3, ceiling={"peer": C_CLIENT, "size": 65536}),
     Target("poller_vs_redis_asyncio",
            "poller vs redis.asyncio (hiredis, pool of 64): 64 calls in flight",
            "inflight", {"peer": "poller", "inflight": 64},
-           {"peer": "redis.asyncio", "inflight": 64}, "per_s", ">=", 8.0),
+           {"peer": "redis.asyncio", "inflight": 64}, "per_s", ">=", 8.0,
+           ceiling={"peer": C_CLIENT, "inflight": 64}),
     Target("poller_vs_redis_benchmark",
            "poller, 64 in flight on one connection, vs redis-benchmark -c 1 -P 64",
            "inflight", {"peer": "poller", "inflight": 64},
            {"peer": "redis-benchmark", "inflight": 64}, "per_s", ">=", 0.25),
     Target("poller_p50_vs_iomgr", "p50 latency, one call in flight: poller vs iomgr",
            "inflight", {"peer": "poller", "inflight": 1}, {"peer": "iomgr", "inflight": 1},
-           "p50_us", "<=", 1.3),
+           "p50_us", "<=", 1.3, ceiling={"peer": C_CLIENT, "inflight": 1}),
     Target("alarms_poller_vs_byte", "a burst of ready alarms to futures: poller vs poller_byte",
            "alarms", {"peer": "poller"}, {"peer": "poller_byte"}, "per_s", ">=", 1.5),
     Target("alarms_poller_wakeups", "a burst of ready alarms: poller's loop wake-ups per event",
@@ -95,10 +112,16 @@ def evaluate(sweeps: dict[str, dict]) -> list[dict]:
                   "threshold": target.threshold, "numerator": target.numerator,
                   "denominator": target.denominator}
         value, per_repeat = _value(top, bottom, target)
+        ceiling = _ratio(_find(rows, target.ceiling), bottom, target.figure) \
+            if target.ceiling else None
+        result.update(ceiling=ceiling,
+                      ceiling_peer=target.ceiling["peer"] if target.ceiling else None,
+                      reachable=None if ceiling is None else
+                      _meets(ceiling, target.bound, target.threshold))
         if value is None:
             result.update(measured=None, met=None, spread=None, shortfall=None)
         else:
-            met = value >= target.threshold if target.bound == ">=" else value <= target.threshold
+            met = _meets(value, target.bound, target.threshold)
             # How far from the bound, as a factor: 2.0 means "needs twice as much".
             shortfall = (target.threshold / value if target.bound == ">=" else
                          value / target.threshold) if value > 0 else None
@@ -115,11 +138,27 @@ def _value(top: dict | None, bottom: dict | None,
     if target.denominator is None:
         return top[target.figure]["median"], [v for v in _runs(top, target.figure)
                                              if v is not None]
-    if bottom is None or bottom.get(target.figure) is None:
+    ratio = _ratio(top, bottom, target.figure)
+    if ratio is None:
         return None, []
-    ratio = top[target.figure]["median"] / bottom[target.figure]["median"]
     pairs = zip(_runs(top, target.figure), _runs(bottom, target.figure), strict=True)
     return ratio, [a / b for a, b in pairs if a is not None and b]
+
+
+def _ratio(top: dict | None, bottom: dict | None, figure: str) -> float | None:
+    """The ratio of two rows' medians, or None where either was not measured."""
+    if top is None or bottom is None or top.get(figure) is None or not bottom.get(figure):
+        return None
+    below = bottom[figure]["median"]
+    return top[figure]["median"] / below if below else None
+
+
+def out_of_reach(result: dict) -> str:
+    """For a missed target the C peer missed too: the sentence that says so."""
+    if result["met"] is not False or result["reachable"] is not False:
+        return ""
+    return (f"out of reach in this run: the C peer under the same conditions "
+            f"({result['ceiling_peer']}) reached {result['ceiling']:.3g}")
 
 
 def report(results: list[dict]) -> None:
@@ -131,5 +170,7 @@ def report(results: list[dict]) -> None:
         spread = (f" (repeats {r['spread'][0]:.3g} to {r['spread'][1]:.3g})"
                   if r["spread"] else "")
         verdict = "met" if r["met"] else f"MISSED by {r['shortfall']:.2f}x"
+        if out_of_reach(r):
+            verdict += f"; {out_of_reach(r)}"
         print(f"  [{'  ok ' if r['met'] else 'short'}] {r['text']}: {r['measured']:.3g} "
               f"(target {r['bound']} {r['threshold']:g}){spread}: {verdict}")
