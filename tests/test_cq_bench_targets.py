@@ -77,3 +77,12 @@ def test_a_missing_c_peer_or_a_zero_rate_gives_no_ceiling_rather_than_a_crash():
     sweeps = {"reply_size": {"rows": [poller_only, row("iomgr", [10_000], size=65536)]}}
     r = result(sweeps, "poller_vs_iomgr_64k")
     assert r["measured"] is not None and r["ceiling"] is None and r["reachable"] is None
+
+
+def test_the_verdict_counts_the_repeats_that_met_the_bound():
+    """The median decides; the count says whether one noisy repeat could have flipped it."""
+    sweeps = {"reply_size": {"rows": [
+        row("iomgr", [100.0, 100.0, 100.0], size=65536),
+        row("poller", [140.0, 120.0, 131.0], size=65536)]}}
+    r = result(sweeps, "poller_vs_iomgr_64k")
+    assert r["met"] is True and (r["repeats_met"], r["repeats"]) == (2, 3)

@@ -126,7 +126,12 @@ def evaluate(sweeps: dict[str, dict]) -> list[dict]:
             shortfall = (target.threshold / value if target.bound == ">=" else
                          value / target.threshold) if value > 0 else None
             result.update(measured=value, met=met, shortfall=None if met else shortfall,
-                          spread=[min(per_repeat), max(per_repeat)] if per_repeat else None)
+                          spread=[min(per_repeat), max(per_repeat)] if per_repeat else None,
+                          # The median decides; how many single repeats met the bound
+                          # tells a clear verdict from one the noise could flip.
+                          repeats_met=sum(_meets(v, target.bound, target.threshold)
+                                          for v in per_repeat),
+                          repeats=len(per_repeat))
         results.append(result)
     return results
 
@@ -170,6 +175,8 @@ def report(results: list[dict]) -> None:
         spread = (f" (repeats {r['spread'][0]:.3g} to {r['spread'][1]:.3g})"
                   if r["spread"] else "")
         verdict = "met" if r["met"] else f"MISSED by {r['shortfall']:.2f}x"
+        if r["repeats"]:
+            verdict += f" ({r['repeats_met']} of {r['repeats']} repeats met it)"
         if out_of_reach(r):
             verdict += f"; {out_of_reach(r)}"
         print(f"  [{'  ok ' if r['met'] else 'short'}] {r['text']}: {r['measured']:.3g} "
