@@ -58,12 +58,18 @@ def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Itera
         yield child.port
 
 
-def cpu_seconds(pid: int, thread: bool = False) -> float:
-    """User + system time of a process, every thread included (Linux /proc);
-    with ``thread``, of its main thread alone (the one running the event loop)."""
-    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a process so far, every thread included (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_seconds(pid: int, waiting: bool = False) -> float:
+    """How long a process's main thread (the one running its event loop) has run
+    so far or, with ``waiting``, waited on a run queue for a core to run on:
+    /proc/PID/task/PID/schedstat, in nanoseconds."""
+    fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    return int(fields[1 if waiting else 0]) / 1e9
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:

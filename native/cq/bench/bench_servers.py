@@ -26,7 +26,7 @@ from pathlib import Path
 
 import bench_redis
 import cq.aio
-from bench_process import announce, child_process, cpu_seconds
+from bench_process import announce, child_process, cpu_seconds, main_thread_seconds
 from bench_samples import Sample
 from resp_streams_server import VALUE
 
@@ -58,8 +58,9 @@ async def serve_cq_aio(strategy: str) -> None:
 @dataclass(frozen=True)
 class Served:
     """A server running for the benchmark: its port, and readers of the CPU time it
-    has used so far (every thread; and the event loop's thread alone, for cq.aio's
-    servers and the streams server, whose loops run on their main thread)."""
+    has used so far (every thread; for cq.aio's servers and the streams server,
+    whose loops run on their main thread, also that thread's running time and the
+    time it waited for a core)."""
 
     port: int
     cpu: dict[str, Callable[[], float]]  # figure name -> reader of CPU seconds
@@ -67,6 +68,7 @@ class Served:
 
 SERVER_CPU = "server_cpu_us_per_request"
 LOOP_CPU = "loop_cpu_us_per_request"
+LOOP_WAIT = "loop_wait_us_per_request"  # runnable, but waiting for a core
 LOAD_CPU = "redis_benchmark_cpu_us_per_request"  # the load generator's own
 
 
@@ -83,15 +85,16 @@ def server(kind: str, redis_binary: str | None = None) -> Iterator[Served]:
     with child_process(argv, kind) as child:
         yield Served(child.port, {
             SERVER_CPU: functools.partial(cpu_seconds, child.pid),
-            LOOP_CPU: functools.partial(cpu_seconds, child.pid, thread=True)})
+            LOOP_CPU: functools.partial(main_thread_seconds, child.pid),
+            LOOP_WAIT: functools.partial(main_thread_seconds, child.pid, waiting=True)})
 
 
 def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> None:
     """Each server in its own process, driven in turn by redis-benchmark -c 50 -t get
     (the repeats interleave); prints requests/s, the ratio to the streams server,
     the server's CPU microseconds per request (all threads, and the loop's thread
-    alone: the rest is the poller's or the workers') and redis-benchmark's own,
-    then the medians."""
+    alone: the rest is the poller's or the workers'; and how long the loop's
+    thread waited for a core) and redis-benchmark's own, then the medians."""
     binary = bench_redis.find_redis_binary("redis-benchmark")
     kinds = [f"cq.aio {strategy}" for strategy in strategies] + [STREAMS]
     runs: dict[tuple[str, int], list[Sample]] = {}
@@ -122,7 +125,8 @@ def compare(strategies: list[str], repeats: int, requests: dict[int, int]) -> No
 
 def _cpu_split(figures: dict[str, float]) -> str:
     return (f"{figures[SERVER_CPU]:5.1f} us CPU/request (loop's thread "
-            f"{figures[LOOP_CPU]:4.1f}; redis-benchmark {figures[LOAD_CPU]:4.1f})")
+            f"{figures[LOOP_CPU]:4.1f}, waited for a core {figures[LOOP_WAIT]:4.1f}; "
+            f"redis-benchmark {figures[LOAD_CPU]:4.1f})")
 
 
 def main() -> None:
