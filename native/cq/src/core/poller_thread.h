@@ -11,6 +11,12 @@
  *   CQ_WAKE_PER_EVENT: one byte per event, as gRPC's PollerCompletionQueue;
  *     the loop reads one byte, then pops events one at a time.
  *
+ * After it queues events the thread polls on without blocking for up to
+ * spin_ns, yielding its core between rounds, before it sleeps in epoll_wait
+ * ("spin, then park": a sleep and a wake-up cost more than the events of a
+ * steady stream take to come); it spins again only after a sleep that ended
+ * within spin_ns. 0 disables spinning: the thread sleeps whenever it is idle.
+ *
  * A full socket (EAGAIN) never blocks the thread: a wake-up is already
  * pending, and the loop empties the queue whenever it wakes. The thread ends
  * after it has queued the queue's SHUTDOWN event, so stopping it is
@@ -20,6 +26,7 @@
 #define CQ_CORE_POLLER_THREAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cq.h"
 
@@ -31,9 +38,25 @@ typedef struct cq_poller_thread cq_poller_thread;
 
 typedef enum { CQ_WAKE_PER_BATCH = 0, CQ_WAKE_PER_EVENT = 1 } cq_wake_policy;
 
-/* Starts the thread on q (which must outlive it). Returns CQ_OK, CQ_E_INVALID
- * for an unknown policy, CQ_E_NOMEM, or an errno from socketpair/thread start. */
-int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, cq_poller_thread **out) CQ_NOEXCEPT;
+/* The spin window cq.aio's pollers use, and the largest one accepted. */
+#define CQ_POLLER_SPIN_DEFAULT_NS 50000
+#define CQ_POLLER_SPIN_MAX_NS 1000000000
+
+/* Starts the thread on q (which must outlive it), spinning up to spin_ns
+ * (0 to CQ_POLLER_SPIN_MAX_NS) before it sleeps. Returns CQ_OK, CQ_E_INVALID
+ * for an unknown policy or a spin_ns out of range, CQ_E_NOMEM, or an errno
+ * from socketpair/thread start. */
+int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, int64_t spin_ns,
+                           cq_poller_thread **out) CQ_NOEXCEPT;
+
+/* What the thread did so far, counted since it started. */
+typedef struct {
+    uint64_t parks;       /* times it went to sleep in the queue's epoll_wait */
+    uint64_t spin_hits;   /* spins that found events before their window ended */
+    uint64_t spin_misses; /* spins whose window ended first (a park followed) */
+} cq_poller_stats;
+
+void cq_poller_thread_stats(cq_poller_thread *p, cq_poller_stats *out) CQ_NOEXCEPT;
 
 /* The read end of the wake-up socketpair (non-blocking): watch it for reading. */
 int cq_poller_thread_fd(cq_poller_thread *p) CQ_NOEXCEPT;

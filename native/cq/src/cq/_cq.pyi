@@ -145,9 +145,14 @@ class Poller:
     """A native thread that runs the queue's next() without the GIL and wakes
     an event loop through fileno(): one byte per batch, or per event."""
 
+    DEFAULT_SPIN: float  # seconds the thread polls on before it sleeps
+    MAX_SPIN: float
     per_event: bool
     finished: bool
-    def __init__(self, queue: CompletionQueue, *, per_event: bool = False) -> None: ...
+    def __init__(self, queue: CompletionQueue, *, per_event: bool = False,
+                 spin: float | None = None) -> None: ...
+    def stats(self) -> dict[str, int]:
+        """{"parks", "spin_hits", "spin_misses"}: what the thread did so far."""
     def fileno(self) -> int:
         """The wake-up socket to watch for reading."""
     def resolve_ready(self) -> int: ...
