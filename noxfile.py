@@ -329,7 +329,7 @@ CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.
                      "test_interrupt.py", "test_aio_tags.py", "test_handle_lifecycle.py",
                      "test_aio_cancel_rule.py", "test_hardening_half_close.py",
                      "test_hardening_bad_type_byte.py", "test_hardening_fork.py",
-                     "test_unix_sockets.py")
+                     "test_unix_sockets.py", "test_spinner.py")
 
 
 def install_requirement_subset(session: nox.Session, names: tuple[str, ...]) -> None:

@@ -32,7 +32,7 @@ def interrupt_main_after(seconds: float) -> threading.Thread:
     return thread
 
 
-@pytest.mark.parametrize("wait", ["next", "pluck"])
+@pytest.mark.parametrize("wait", ["next", "pluck", "next_many", "next_many spinning"])
 def test_ctrl_c_interrupts_a_wait_without_deadline(wait):
     with cq.CompletionQueue() as q:
         interrupter = interrupt_main_after(0.2)
@@ -40,8 +40,10 @@ def test_ctrl_c_interrupts_a_wait_without_deadline(wait):
         with pytest.raises(KeyboardInterrupt):
             if wait == "next":
                 q.next()
-            else:
+            elif wait == "pluck":
                 q.pluck("never")
+            else:
+                q.next_many(spinner=cq.Spinner() if "spinning" in wait else None)
         interrupter.join()
         assert time.monotonic() - start < 5
         # The queue is still usable afterwards.

@@ -6,20 +6,15 @@
 // ends on its own once the queue says SHUTDOWN, whether or not an event loop
 // still reads the other end.
 //
-// One rule is ours, not gRPC's: spin, then park. Going to sleep in epoll_wait
-// and being woken costs a thread switch each way, and a sleeping virtual CPU
-// takes tens of microseconds to wake; under a steady stream of events that
-// was a third of this thread's time. So after it queues events the thread
-// keeps polling without blocking, yielding its core to any thread that waits
-// for one, for up to spin_ns, and only then sleeps. A spin that finds nothing
-// costs that window once; the next spin waits for a sleep that ended soon.
+// One rule is ours, not gRPC's: the thread waits with a spinner (spinner.h),
+// polling on for a short window after events before it sleeps in epoll_wait.
 #include "poller_thread.h"
 #include "fork.h"
+#include "spinner.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,9 +36,9 @@ struct cq_poller_thread {
     std::deque<cq_event> events; // guarded by lock
     bool wake_pending = false;   // guarded by lock; CQ_WAKE_PER_BATCH only
     std::atomic<bool> finished{false};
-    int64_t spin_ns = 0; // set before the thread starts
-    // Counted by the thread, read by anyone (cq_poller_thread_stats).
-    std::atomic<uint64_t> parks{0}, spin_hits{0}, spin_misses{0};
+    cq_spinner *spinner = nullptr; // the thread's waits
+
+    ~cq_poller_thread() { cq_spinner_free(spinner); }
     uint64_t generation = cq::fork_generation(); // see fork.h
 };
 
@@ -103,49 +98,11 @@ push(cq_poller_thread *p, const cq_event *events, size_t n)
 }
 
 void
-count(std::atomic<uint64_t> &counter)
-{
-    counter.fetch_add(1, std::memory_order_relaxed);
-}
-
-// Polls without blocking until events come (returns how many) or spin_ns has
-// passed (returns 0). Each round drives the queue's I/O once (epoll_wait with
-// no timeout); between rounds the thread yields, so a thread that waits for
-// this core (the event loop's, a peer's) runs first.
-size_t
-spin(cq_poller_thread *p, cq_event *batch)
-{
-    const int64_t until = cq_now() + p->spin_ns;
-    for (;;) {
-        size_t n = cq_next_many(p->q, batch, kBatch, 0);
-        if (batch[0].type != CQ_EVENT_TIMEOUT) {
-            count(p->spin_hits);
-            return n;
-        }
-        if (cq_now() >= until) {
-            count(p->spin_misses);
-            return 0;
-        }
-        sched_yield();
-    }
-}
-
-void
 run(cq_poller_thread *p)
 {
     cq_event batch[kBatch];
-    bool spinning = p->spin_ns > 0;
     for (;;) {
-        size_t n = spinning ? spin(p, batch) : 0;
-        if (n == 0) { // park: sleep in the queue's epoll_wait until events come
-            count(p->parks);
-            const int64_t parked = cq_now();
-            n = cq_next_many(p->q, batch, kBatch, CQ_INFINITE);
-            // Spin again only if the events came soon after: spinning through
-            // the gaps of a request-reply exchange slower than the window
-            // would burn spin_ns per exchange for nothing.
-            spinning = p->spin_ns > 0 && cq_now() - parked < p->spin_ns;
-        }
+        size_t n = cq_next_many_spinning(p->q, batch, kBatch, CQ_INFINITE, p->spinner);
         if (batch[0].type == CQ_EVENT_TIMEOUT)
             continue;
         bool last = batch[0].type == CQ_EVENT_SHUTDOWN; // comes alone
@@ -176,15 +133,20 @@ cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, int64_t spin_ns,
                        cq_poller_thread **out) noexcept
 try {
     *out = nullptr;
-    if (q == nullptr || (policy != CQ_WAKE_PER_BATCH && policy != CQ_WAKE_PER_EVENT) ||
-        spin_ns < 0 || spin_ns > CQ_POLLER_SPIN_MAX_NS)
+    if (q == nullptr || (policy != CQ_WAKE_PER_BATCH && policy != CQ_WAKE_PER_EVENT))
         return CQ_E_INVALID;
+    cq_spinner *spinner = nullptr;
+    int rc = cq_spinner_new(spin_ns, &spinner);
+    if (rc != CQ_OK)
+        return rc;
     cq_poller_thread *p = new (std::nothrow) cq_poller_thread;
-    if (p == nullptr)
+    if (p == nullptr) {
+        cq_spinner_free(spinner);
         return CQ_E_NOMEM;
+    }
     p->q = q;
     p->policy = policy;
-    p->spin_ns = spin_ns;
+    p->spinner = spinner;
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
         int err = errno;
@@ -225,11 +187,9 @@ try {
 }
 
 void
-cq_poller_thread_stats(cq_poller_thread *p, cq_poller_stats *out) noexcept
+cq_poller_thread_stats(cq_poller_thread *p, cq_spin_stats *out) noexcept
 {
-    out->parks = p->parks.load(std::memory_order_relaxed);
-    out->spin_hits = p->spin_hits.load(std::memory_order_relaxed);
-    out->spin_misses = p->spin_misses.load(std::memory_order_relaxed);
+    cq_spinner_stats(p->spinner, out);
 }
 
 int

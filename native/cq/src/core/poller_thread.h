@@ -11,11 +11,8 @@
  *   CQ_WAKE_PER_EVENT: one byte per event, as gRPC's PollerCompletionQueue;
  *     the loop reads one byte, then pops events one at a time.
  *
- * After it queues events the thread polls on without blocking for up to
- * spin_ns, yielding its core between rounds, before it sleeps in epoll_wait
- * ("spin, then park": a sleep and a wake-up cost more than the events of a
- * steady stream take to come); it spins again only after a sleep that ended
- * within spin_ns. 0 disables spinning: the thread sleeps whenever it is idle.
+ * The thread waits with a spinner (spinner.h): after events it polls on
+ * without blocking for up to spin_ns before it sleeps in epoll_wait.
  *
  * A full socket (EAGAIN) never blocks the thread: a wake-up is already
  * pending, and the loop empties the queue whenever it wakes. The thread ends
@@ -26,9 +23,9 @@
 #define CQ_CORE_POLLER_THREAD_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "cq.h"
+#include "spinner.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,25 +35,15 @@ typedef struct cq_poller_thread cq_poller_thread;
 
 typedef enum { CQ_WAKE_PER_BATCH = 0, CQ_WAKE_PER_EVENT = 1 } cq_wake_policy;
 
-/* The spin window cq.aio's pollers use, and the largest one accepted. */
-#define CQ_POLLER_SPIN_DEFAULT_NS 50000
-#define CQ_POLLER_SPIN_MAX_NS 1000000000
-
-/* Starts the thread on q (which must outlive it), spinning up to spin_ns
- * (0 to CQ_POLLER_SPIN_MAX_NS) before it sleeps. Returns CQ_OK, CQ_E_INVALID
+/* Starts the thread on q (which must outlive it); it waits with a spinner of
+ * spin_ns (0 to CQ_SPIN_MAX_NS, see spinner.h). Returns CQ_OK, CQ_E_INVALID
  * for an unknown policy or a spin_ns out of range, CQ_E_NOMEM, or an errno
  * from socketpair/thread start. */
 int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, int64_t spin_ns,
                            cq_poller_thread **out) CQ_NOEXCEPT;
 
-/* What the thread did so far, counted since it started. */
-typedef struct {
-    uint64_t parks;       /* times it went to sleep in the queue's epoll_wait */
-    uint64_t spin_hits;   /* spins that found events before their window ended */
-    uint64_t spin_misses; /* spins whose window ended first (a park followed) */
-} cq_poller_stats;
-
-void cq_poller_thread_stats(cq_poller_thread *p, cq_poller_stats *out) CQ_NOEXCEPT;
+/* What the thread's spinner counted so far (see spinner.h). */
+void cq_poller_thread_stats(cq_poller_thread *p, cq_spin_stats *out) CQ_NOEXCEPT;
 
 /* The read end of the wake-up socketpair (non-blocking): watch it for reading. */
 int cq_poller_thread_fd(cq_poller_thread *p) CQ_NOEXCEPT;

@@ -31,6 +31,7 @@ from ._cq import (
     ReplyError,
     Server,
     ServerCall,
+    Spinner,
     error_for,
     respond_many,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "ReplyError",
     "Server",
     "ServerCall",
+    "Spinner",
     "SyncServer",
     "error_for",
     "respond_many",

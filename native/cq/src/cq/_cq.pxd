@@ -118,3 +118,19 @@ cdef extern from "cq.h" nogil:
                                 int *results)
     void cq_call_destroy(cq_call *call)
 
+
+
+cdef extern from "spinner.h" nogil:
+    int64_t CQ_SPIN_DEFAULT_NS
+    int64_t CQ_SPIN_MAX_NS
+    ctypedef struct cq_spinner:
+        pass
+    ctypedef struct cq_spin_stats:
+        uint64_t parks
+        uint64_t spin_hits
+        uint64_t spin_misses
+    int cq_spinner_new(int64_t spin_ns, cq_spinner **out)
+    void cq_spinner_free(cq_spinner *s)
+    size_t cq_next_many_spinning(cq_queue *q, cq_event *out, size_t max, int64_t deadline,
+                                 cq_spinner *s)
+    void cq_spinner_stats(const cq_spinner *s, cq_spin_stats *out)

@@ -75,6 +75,10 @@ class CompletionQueue:
     def release_calls(self) -> None: ...
     def next(self, timeout: float | None = None) -> Event:
         """Wait (GIL released) for the next event; 0 polls, None waits forever."""
+    def next_many(self, max_events: int = 64, timeout: float | None = None, *,
+                  spinner: Spinner | None = None) -> list[Event]:
+        """next() for a batch: waits for the first event (as the spinner says),
+        returns it with those already there; a TIMEOUT or SHUTDOWN comes alone."""
     def pluck(self, tag: Any, timeout: float | None = None) -> Event:
         """Wait for the event of one tag (by identity)."""
     def fileno(self) -> int:
@@ -141,18 +145,26 @@ def respond_many(calls: Sequence[ServerCall], values: Sequence[Any]) -> list[Exc
     """Answer calls[i] with values[i] under one lock, one write per connection;
     per call None, or the exception respond() would have raised."""
 
+class Spinner:
+    """How a thread waits in next_many(): after events it polls on without
+    blocking for up to ``spin`` seconds, yielding its core, before it sleeps."""
+
+    DEFAULT: float  # 50 us
+    MAX: float  # 1 s
+    def __init__(self, spin: float | None = None) -> None: ...
+    def stats(self) -> dict[str, int]:
+        """{"parks", "spin_hits", "spin_misses"}: what its thread did so far."""
+
 class Poller:
     """A native thread that runs the queue's next() without the GIL and wakes
     an event loop through fileno(): one byte per batch, or per event."""
 
-    DEFAULT_SPIN: float  # seconds the thread polls on before it sleeps
-    MAX_SPIN: float
     per_event: bool
     finished: bool
     def __init__(self, queue: CompletionQueue, *, per_event: bool = False,
                  spin: float | None = None) -> None: ...
     def stats(self) -> dict[str, int]:
-        """{"parks", "spin_hits", "spin_misses"}: what the thread did so far."""
+        """What the thread did so far, as Spinner.stats()."""
     def fileno(self) -> int:
         """The wake-up socket to watch for reading."""
     def resolve_ready(self) -> int: ...

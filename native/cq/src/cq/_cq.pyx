@@ -52,6 +52,7 @@ E_NOMEM = CQ_E_NOMEM
 include "_binding/errors.pyx.pxi"
 include "_binding/values.pyx.pxi"
 include "_binding/handle.pyx.pxi"
+include "_binding/spinner.pyx.pxi"
 include "_binding/queue.pyx.pxi"
 include "_binding/handles.pyx.pxi"
 include "_binding/poller.pyx.pxi"

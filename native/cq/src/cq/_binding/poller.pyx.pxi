@@ -13,15 +13,9 @@ cdef extern from "poller_thread.h" nogil:
     ctypedef enum cq_wake_policy:
         CQ_WAKE_PER_BATCH
         CQ_WAKE_PER_EVENT
-    int64_t CQ_POLLER_SPIN_DEFAULT_NS
-    int64_t CQ_POLLER_SPIN_MAX_NS
-    ctypedef struct cq_poller_stats:
-        uint64_t parks
-        uint64_t spin_hits
-        uint64_t spin_misses
     int cq_poller_thread_start(cq_queue *q, cq_wake_policy policy, int64_t spin_ns,
                                cq_poller_thread **out)
-    void cq_poller_thread_stats(cq_poller_thread *p, cq_poller_stats *out)
+    void cq_poller_thread_stats(cq_poller_thread *p, cq_spin_stats *out)
     int cq_poller_thread_fd(cq_poller_thread *p)
     size_t cq_poller_thread_read_wakeups(cq_poller_thread *p, size_t max_bytes)
     int cq_poller_thread_pop(cq_poller_thread *p, cq_event *out)
@@ -38,21 +32,6 @@ cdef enum:
     TAKE_BATCH = 64
 
 
-cdef int64_t spin_for(object spin) except -1:
-    """Seconds (None: the default) as the poller's spin window in nanoseconds."""
-    if spin is None:
-        return CQ_POLLER_SPIN_DEFAULT_NS
-    cdef double seconds = spin  # TypeError for what is not a number, as time.sleep()
-    if math.isnan(seconds):
-        raise ValueError("spin must not be NaN")
-    if seconds < 0:
-        raise ValueError("spin must be non-negative")
-    if seconds * 1e9 > CQ_POLLER_SPIN_MAX_NS:
-        raise ValueError(f"spin must be at most {CQ_POLLER_SPIN_MAX_NS / 1e9:g} s "
-                         "(the thread spins on a core while it waits)")
-    return <int64_t>(seconds * 1e9)
-
-
 @cython.no_gc_clear
 cdef class Poller(NativeHandle):
     """A native thread that runs ``queue.next()`` forever and wakes an event loop.
@@ -62,19 +41,15 @@ cdef class Poller(NativeHandle):
     ``per_event=True`` (strategy ``poller_byte``, gRPC's design): one byte per
     event; read_wakeup() reads one byte, pop() takes one event at a time.
 
-    After it queues events the thread keeps polling without blocking for up to
-    ``spin`` seconds (DEFAULT_SPIN: 50 us), yielding its core between rounds,
-    before it sleeps in epoll_wait: under a steady stream of events, a sleep
-    and a wake-up per batch cost more than the events take to come. It spins
-    again only after a sleep that ended within ``spin``. ``spin=0``: it sleeps
-    whenever it is idle, as gRPC's poller does. stats() counts what it did.
+    The thread waits as a Spinner of ``spin`` seconds does (None: Spinner's
+    DEFAULT, 50 us): after events it polls on without blocking before it
+    sleeps in epoll_wait. ``spin=0``: it sleeps whenever it is idle, as gRPC's
+    poller does. stats() counts what it did (see Spinner.stats()).
 
     A queue has at most one poller. The poller counts as a thread inside the
     queue until stop(); the queue's close() stops it.
     """
 
-    DEFAULT_SPIN = CQ_POLLER_SPIN_DEFAULT_NS / 1e9
-    MAX_SPIN = CQ_POLLER_SPIN_MAX_NS / 1e9
 
     cdef cq_poller_thread *_p
     cdef readonly bint per_event
@@ -158,14 +133,11 @@ cdef class Poller(NativeHandle):
         return events
 
     def stats(self):
-        """What the thread did so far: ``parks`` (times it went to sleep in the
-        queue's epoll_wait), ``spin_hits`` (spins that found events) and
-        ``spin_misses`` (spins whose window ended first). A snapshot."""
-        cdef cq_poller_stats stats
+        """What the thread did so far, as Spinner.stats() says."""
+        cdef cq_spin_stats stats
         self._ensure_alive()
         cq_poller_thread_stats(self._p, &stats)
-        return {"parks": stats.parks, "spin_hits": stats.spin_hits,
-                "spin_misses": stats.spin_misses}
+        return spin_stats(&stats)
 
     def fileno(self):
         """The wake-up socket the event loop watches (add_reader)."""

@@ -52,6 +52,7 @@ RESOLVED_CALL = 4
 # Events taken from the core per lock by resolve_ready().
 cdef enum:
     RESOLVE_BATCH = 64
+    NEXT_MANY_MAX = 256  # next_many()'s largest batch (on the stack)
 
 
 cdef int _resolve(object future, Event event) except -1:
@@ -229,6 +230,52 @@ cdef class CompletionQueue(NativeHandle):
         0: do not block). Returns an Event; TIMEOUT and SHUTDOWN carry no tag.
         The GIL is released while waiting; Ctrl-C interrupts the wait."""
         return self._wait(True, NULL, deadline_for(timeout))
+
+    def next_many(self, max_events=64, timeout=None, *, Spinner spinner=None):
+        """Up to ``max_events`` events in one call, oldest first: next() for a
+        batch. Waits as next() does for the first (at most ``timeout`` seconds,
+        None: forever; Ctrl-C interrupts), then takes those already there; with
+        a ``spinner``, waits as it says (see Spinner). Returns a list of Event:
+        a TIMEOUT or a SHUTDOWN comes alone."""
+        cdef Py_ssize_t wanted = max_events
+        if not 1 <= wanted <= NEXT_MANY_MAX:
+            raise ValueError(f"max_events must be between 1 and {NEXT_MANY_MAX}")
+        cdef int64_t deadline = deadline_for(timeout)
+        cdef cq_spinner *s = NULL if spinner is None else spinner._s
+        cdef cq_event batch[NEXT_MANY_MAX]
+        cdef size_t n, i
+        cdef int64_t until
+        cdef Event shutdown
+        while True:
+            self._enter()
+            try:
+                with nogil:
+                    until = cq_now() + SIGNAL_CHECK_NS
+                    if deadline < until:
+                        until = deadline
+                    if s != NULL:
+                        n = cq_next_many_spinning(self._q, batch, <size_t>wanted, until, s)
+                    else:
+                        n = cq_next_many(self._q, batch, <size_t>wanted, until)
+            finally:
+                self._leave()
+            if batch[0].type != CQ_EVENT_TIMEOUT or until == deadline:
+                break
+            PyErr_CheckSignals()  # KeyboardInterrupt and friends raise here
+            if self._closed:  # by a signal handler, or another thread meanwhile
+                shutdown = Event.__new__(Event)
+                shutdown.type = CQ_EVENT_SHUTDOWN
+                return [shutdown]
+        events = []
+        error = None
+        for i in range(n):
+            try:  # converts, and releases the tag, even if another failed
+                events.append(self._deliver(batch[i]))
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            raise error
+        return events
 
     def resolve_ready(self):
         """The event loop's drive (strategy iomgr): next(0) until TIMEOUT or

@@ -24,6 +24,7 @@ from .._cq import (
     SHUTDOWN,
     CompletionQueue,
     Event,
+    Spinner,
     resolve,
 )
 from ._shared import Shared
@@ -162,41 +163,34 @@ def _hand_over(events: list[Event], queue: CompletionQueue) -> None:
             pass  # that loop is closed: nobody waits; the tags are released with events
 
 
-def _callback_thread(queue: CompletionQueue, on_shutdown) -> None:
+def _callback_thread(queue: CompletionQueue, spinner: Spinner, on_shutdown) -> None:
     # Holds the queue, not the driver: a driver dropped without aclose() is
     # collected, its finalizer shuts the queue down and this thread ends.
     while True:
         try:
-            event = queue.next()  # blocks with the GIL released
+            # Waits with the GIL released, as the poller thread waits (spinning
+            # first, see Spinner), then takes the events already completed too.
+            batch = queue.next_many(CALLBACK_BATCH, spinner=spinner)
         except RuntimeError:
             return  # the queue was closed
         # This thread takes the GIL to hand events over: what strategy 3
-        # costs. Once per batch, not per event: the events already completed
-        # are collected without blocking and cross in one call.
-        batch: list[Event] = []
-        while event.type == OP:
-            batch.append(event)
-            if len(batch) >= CALLBACK_BATCH:
-                break
-            try:
-                event = queue.next(0)
-            except RuntimeError:  # closed meanwhile: hand over what was collected
-                _hand_over(batch, queue)
-                return
-        _hand_over(batch, queue)
-        if event.type == SHUTDOWN:
+        # costs. Once per batch, not per event.
+        if batch[0].type == OP:
+            _hand_over(batch, queue)
+        elif batch[0].type == SHUTDOWN:
             break
     on_shutdown()
 
 
 class CallbackDriver(Driver):
-    """Strategy 3: a thread blocks in next(), takes the GIL and calls
+    """Strategy 3: a thread blocks in next_many(), takes the GIL and calls
     loop.call_soon_threadsafe to resolve the futures: once per batch of the
     events already completed (up to CALLBACK_BATCH), not once per event."""
 
     name = "callback"
 
     def start(self) -> None:
+        self.spinner = Spinner()  # how the thread waits; stats() tells
         self._finished = self.loop.create_future()
         loop, finished = self.loop, self._finished
 
@@ -206,7 +200,8 @@ class CallbackDriver(Driver):
             except RuntimeError:
                 pass  # the loop is closed
 
-        self._thread = threading.Thread(target=_callback_thread, args=(self.queue, on_shutdown),
+        self._thread = threading.Thread(target=_callback_thread,
+                                        args=(self.queue, self.spinner, on_shutdown),
                                         name="cq-aio-callback", daemon=True)
         self._thread.start()
 
