@@ -50,7 +50,6 @@ cdef class Poller(NativeHandle):
     queue until stop(); the queue's close() stops it.
     """
 
-
     cdef cq_poller_thread *_p
     cdef readonly bint per_event
     cdef readonly bint finished  # the SHUTDOWN event was handed out

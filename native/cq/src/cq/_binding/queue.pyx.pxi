@@ -197,13 +197,15 @@ cdef class CompletionQueue(NativeHandle):
                 cq_value_free(ev.value)
         return event
 
-    cdef Event _wait(self, bint any_tag, void *tag, int64_t deadline):
-        """next()/pluck() in slices of at most SIGNAL_CHECK_NS, checking for
-        signals between them. Each slice is entered and left on its own, so a
-        signal handler may even close the queue (the wait then says SHUTDOWN)."""
-        cdef cq_event ev
+    cdef size_t _wait(self, cq_event *out, size_t max, void *tag, int64_t deadline,
+                      cq_spinner *spinner) except 0:
+        """next()/next_many() (``tag`` NULL; ``spinner`` may say how to wait) or
+        pluck(tag) (``max`` 1) in slices of at most SIGNAL_CHECK_NS, checking for
+        signals between them: fills ``out`` and returns how many. Each slice is
+        entered and left on its own, so a signal handler may even close the queue
+        (the wait then says SHUTDOWN)."""
         cdef int64_t until
-        cdef Event shutdown
+        cdef size_t n
         while True:
             self._enter()
             try:
@@ -211,25 +213,33 @@ cdef class CompletionQueue(NativeHandle):
                     until = cq_now() + SIGNAL_CHECK_NS
                     if deadline < until:
                         until = deadline
-                    if any_tag:
-                        ev = cq_next(self._q, until)
+                    if tag != NULL:
+                        out[0] = cq_pluck(self._q, tag, until)
+                        n = 1
+                    elif spinner != NULL:
+                        n = cq_next_many_spinning(self._q, out, max, until, spinner)
                     else:
-                        ev = cq_pluck(self._q, tag, until)
+                        n = cq_next_many(self._q, out, max, until)
             finally:
                 self._leave()
-            if ev.type != CQ_EVENT_TIMEOUT or until == deadline:
-                return self._deliver(ev)
+            if out[0].type != CQ_EVENT_TIMEOUT or until == deadline:
+                return n
             PyErr_CheckSignals()  # KeyboardInterrupt and friends raise here
             if self._closed:  # by a signal handler, or another thread meanwhile
-                shutdown = Event.__new__(Event)
-                shutdown.type = CQ_EVENT_SHUTDOWN
-                return shutdown
+                memset(out, 0, sizeof(cq_event))
+                out[0].type = CQ_EVENT_SHUTDOWN
+                return 1
+
+    cdef Event _wait_one(self, void *tag, int64_t deadline):
+        cdef cq_event ev
+        self._wait(&ev, 1, tag, deadline, NULL)
+        return self._deliver(ev)
 
     def next(self, timeout=None):
         """Wait for the next event, at most ``timeout`` seconds (None: forever,
         0: do not block). Returns an Event; TIMEOUT and SHUTDOWN carry no tag.
         The GIL is released while waiting; Ctrl-C interrupts the wait."""
-        return self._wait(True, NULL, deadline_for(timeout))
+        return self._wait_one(NULL, deadline_for(timeout))
 
     def next_many(self, max_events=64, timeout=None, *, Spinner spinner=None):
         """Up to ``max_events`` events in one call, oldest first: next() for a
@@ -240,32 +250,10 @@ cdef class CompletionQueue(NativeHandle):
         cdef Py_ssize_t wanted = max_events
         if not 1 <= wanted <= NEXT_MANY_MAX:
             raise ValueError(f"max_events must be between 1 and {NEXT_MANY_MAX}")
-        cdef int64_t deadline = deadline_for(timeout)
-        cdef cq_spinner *s = NULL if spinner is None else spinner._s
         cdef cq_event batch[NEXT_MANY_MAX]
-        cdef size_t n, i
-        cdef int64_t until
-        cdef Event shutdown
-        while True:
-            self._enter()
-            try:
-                with nogil:
-                    until = cq_now() + SIGNAL_CHECK_NS
-                    if deadline < until:
-                        until = deadline
-                    if s != NULL:
-                        n = cq_next_many_spinning(self._q, batch, <size_t>wanted, until, s)
-                    else:
-                        n = cq_next_many(self._q, batch, <size_t>wanted, until)
-            finally:
-                self._leave()
-            if batch[0].type != CQ_EVENT_TIMEOUT or until == deadline:
-                break
-            PyErr_CheckSignals()  # KeyboardInterrupt and friends raise here
-            if self._closed:  # by a signal handler, or another thread meanwhile
-                shutdown = Event.__new__(Event)
-                shutdown.type = CQ_EVENT_SHUTDOWN
-                return [shutdown]
+        cdef size_t n = self._wait(batch, <size_t>wanted, NULL, deadline_for(timeout),
+                                   NULL if spinner is None else spinner._s)
+        cdef size_t i
         events = []
         error = None
         for i in range(n):
@@ -309,7 +297,7 @@ cdef class CompletionQueue(NativeHandle):
 
     def pluck(self, tag, timeout=None):
         """Like next(), but only for the event of ``tag`` (compared by identity)."""
-        return self._wait(False, <void *>tag, deadline_for(timeout))
+        return self._wait_one(<void *>tag, deadline_for(timeout))
 
     def fileno(self):
         """A fd that turns readable when next(0) may make progress (Linux)."""
