@@ -190,7 +190,8 @@ try {
 }
 
 int
-cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens, void *tag) noexcept
+cq_channel_call(cq_channel *ch, size_t argc, const char *const *argv, const size_t *lens,
+                void *tag) noexcept
 try {
     if (argc == 0)
         return CQ_E_INVALID;

@@ -86,7 +86,8 @@ typedef struct cq_value {
 cq_value *cq_value_new(void) CQ_NOEXCEPT;         /* a CQ_NIL value, or NULL */
 void cq_value_free(cq_value *value) CQ_NOEXCEPT;  /* frees the tree and value itself */
 void cq_value_clear(cq_value *value) CQ_NOEXCEPT; /* frees the contents, leaves CQ_NIL */
-int cq_value_set_string(cq_value *value, cq_value_type type, const char *data, size_t len) CQ_NOEXCEPT;
+int cq_value_set_string(cq_value *value, cq_value_type type, const char *data,
+                        size_t len) CQ_NOEXCEPT;
 void cq_value_set_integer(cq_value *value, int64_t integer) CQ_NOEXCEPT;
 int cq_value_set_array(cq_value *value, size_t count) CQ_NOEXCEPT; /* count CQ_NIL items */
 
@@ -98,9 +99,9 @@ typedef struct cq_limits {
     size_t max_frame;    /* bytes in one request or reply (default 64 MiB) */
     unsigned max_depth;  /* nesting of arrays in a reply (default 16) */
     size_t max_elements; /* items in one array (default 1M) */
-    /* Reply bytes a server connection may hold unsent (default 64 MiB). The server keeps reading from a peer that is slow to read,
-     * as redis-server does, so a client that writes a whole pipeline before it
-     * reads never deadlocks; a peer whose unread replies pass this bound is
+    /* Reply bytes a server connection may hold unsent (default 64 MiB). The server keeps reading
+     * from a peer that is slow to read, as redis-server does, so a client that writes a whole
+     * pipeline before it reads never deadlocks; a peer whose unread replies pass this bound is
      * disconnected (redis' client-output-buffer-limit). */
     size_t max_output;
 } cq_limits;
@@ -201,7 +202,8 @@ int cq_alarm_cancel(cq_queue *q, uint64_t alarm_id) CQ_NOEXCEPT;
  * socket connects or fails at once (the event still carries the result):
  * ENOENT, ECONNREFUSED (nobody listens), or EAGAIN (its listen backlog is
  * full; nothing was started, so retry later). */
-int cq_channel_create(cq_queue *q, const char *host, int port, void *tag, cq_channel **out) CQ_NOEXCEPT;
+int cq_channel_create(cq_queue *q, const char *host, int port, void *tag,
+                      cq_channel **out) CQ_NOEXCEPT;
 
 /* Sends one command (an array of argc bulk strings) and completes with its
  * reply as value. Calls on one channel are pipelined and complete in order. A
@@ -233,7 +235,8 @@ enum {
  * server (cq_server_destroy, cq_shutdown, cq_destroy) unlinks the file it
  * created, unless another socket has replaced it since; never in a child of
  * fork(), where the file belongs to the parent's listener. */
-int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags, cq_server **out) CQ_NOEXCEPT;
+int cq_server_create(cq_queue *q, const char *host, int port, unsigned flags,
+                     cq_server **out) CQ_NOEXCEPT;
 /* The TCP port the server listens on; 0 for a unix socket. */
 int cq_server_port(cq_server *server) CQ_NOEXCEPT;
 

@@ -176,8 +176,8 @@ struct ServerConn : IoObject {
 struct cq_server : cq::IoObject {
     cq_queue *q = nullptr;
     unsigned flags = 0;
-    int port = 0;    // 0 for a unix socket
-    int family = 0;  // AF_INET, AF_INET6 or AF_UNIX
+    int port = 0;   // 0 for a unix socket
+    int family = 0; // AF_INET, AF_INET6 or AF_UNIX
     // A unix socket's file, made absolute so that a chdir() before closing
     // does not unlink another file; and its identity, so that closing never
     // removes a socket that someone else has bound at that path since.
@@ -185,10 +185,10 @@ struct cq_server : cq::IoObject {
     dev_t unix_dev = 0;
     ino_t unix_ino = 0;
     bool closed = false;
-    bool accept_paused = false; // out of file descriptors: see kAcceptRetryFirstNs
-    int64_t accept_retry_at = 0;  // when accepting is tried again
-    int64_t accept_backoff = 0;   // the delay before that retry
-    std::deque<void *> slots;   // cq_server_request tags waiting for a request
+    bool accept_paused = false;  // out of file descriptors: see kAcceptRetryFirstNs
+    int64_t accept_retry_at = 0; // when accepting is tried again
+    int64_t accept_backoff = 0;  // the delay before that retry
+    std::deque<void *> slots;    // cq_server_request tags waiting for a request
     std::deque<cq::Pending> backlog;
     std::unordered_set<cq::ServerConn *> conns;
 };
@@ -222,10 +222,10 @@ struct cq_queue {
     bool polling = false;    // one thread holds the poller role
     bool driving = false;    // that thread is handling readiness under the lock
     bool shutdown = false;
-    unsigned corked = 0;                 // cq_cork depth: responses wait for cq_uncork
-    std::vector<uint64_t> corked_conns;  // server connections with responses held back
-    unsigned calls_held = 0;                  // cq_hold_calls depth (client side)
-    std::vector<cq_channel *> held_channels;  // channels with calls held back
+    unsigned corked = 0;                         // cq_cork depth: responses wait for cq_uncork
+    std::vector<uint64_t> corked_conns;          // server connections with responses held back
+    unsigned calls_held = 0;                     // cq_hold_calls depth (client side)
+    std::vector<cq_channel *> held_channels;     // channels with calls held back
     uint64_t generation = cq::fork_generation(); // see fork.h
     bool orphan = false; // being freed in a child of fork: the epoll set is the parent's
     cq_limits limits{};

@@ -36,10 +36,13 @@ struct cq_poller_thread {
     std::deque<cq_event> events; // guarded by lock
     bool wake_pending = false;   // guarded by lock; CQ_WAKE_PER_BATCH only
     std::atomic<bool> finished{false};
-    cq_spinner *spinner = nullptr; // how the thread waits (spinner.h)
+    cq_spinner *spinner = nullptr;               // how the thread waits (spinner.h)
     uint64_t generation = cq::fork_generation(); // see fork.h
 
-    ~cq_poller_thread() { cq_spinner_free(spinner); }
+    ~cq_poller_thread()
+    {
+        cq_spinner_free(spinner);
+    }
 };
 
 namespace {

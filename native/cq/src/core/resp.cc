@@ -279,8 +279,9 @@ Parser::parse_line(const char *buf, size_t len, size_t *pos, const cq_limits &li
         bulk_len_ = n;
         return 1;
     default: // '*'
+        // -1: a nil array.
         if (n == -1)
-            break; // a nil array
+            break;
         cq_value_set_array(slot, 0); // items are added as they arrive
         if (n == 0)
             break;
@@ -309,7 +310,9 @@ Parser::feed(const char *buf, size_t len, const cq_limits &limits)
                 break;
             }
             // The slot is the last item of the innermost array, or the root.
-            cq_value *slot = stack_.empty() ? root_ : &stack_.back().array->items[stack_.back().array->count - 1];
+            cq_value *slot = stack_.empty()
+                                 ? root_
+                                 : &stack_.back().array->items[stack_.back().array->count - 1];
             if (cq_value_set_string(slot, CQ_BULK, body, static_cast<size_t>(bulk_len_)) != CQ_OK) {
                 step.message = "out of memory";
                 r = CQ_E_NOMEM;

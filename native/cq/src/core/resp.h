@@ -56,11 +56,11 @@ class Parser {
     void reset();
 
     Mode mode_;
-    cq_value *root_ = nullptr;  // the frame being built
-    std::vector<Level> stack_;  // open arrays, outermost first
-    bool in_bulk_ = false;      // a bulk header was read, its body is awaited
+    cq_value *root_ = nullptr; // the frame being built
+    std::vector<Level> stack_; // open arrays, outermost first
+    bool in_bulk_ = false;     // a bulk header was read, its body is awaited
     int64_t bulk_len_ = 0;
-    size_t frame_bytes_ = 0;    // bytes of the current frame taken so far
+    size_t frame_bytes_ = 0; // bytes of the current frame taken so far
 };
 
 // Appends a command (an array of bulk strings).

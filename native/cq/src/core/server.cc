@@ -146,7 +146,6 @@ hello(ServerConn *conn, const cq_value *args, std::string &reply)
     }
 }
 
-
 // Locked. Answers that are ready, in order, move to the output buffer.
 void
 collect_ready(ServerConn *conn)
@@ -325,7 +324,7 @@ update_interest(cq_queue *q, ServerConn *conn)
 bool
 stale_socket(const sockaddr_storage &addr, unsigned addrlen, const char *path)
 {
-    struct stat st {};
+    struct stat st{};
     if (::lstat(path, &st) < 0)
         return errno == ENOENT; // gone since bind(): binding again may work
     if (!S_ISSOCK(st.st_mode))
@@ -334,9 +333,10 @@ stale_socket(const sockaddr_storage &addr, unsigned addrlen, const char *path)
     if (open_socket(AF_UNIX, &raw) != 0)
         return false;
     UniqueFd probe(raw);
+    // It answered: someone listens. EAGAIN: a full backlog, alive too.
     if (::connect(probe.get(), reinterpret_cast<const sockaddr *>(&addr), addrlen) == 0)
-        return false; // it answered: someone listens
-    return errno == ECONNREFUSED || errno == ENOENT; // EAGAIN: a full backlog, alive
+        return false;
+    return errno == ECONNREFUSED || errno == ENOENT;
 }
 
 // Binds a unix listener at path, replacing a stale socket file (see
@@ -399,7 +399,7 @@ remove_unix_file(cq_queue *q, cq_server *server)
     if (server->unix_file.empty() || forked(q))
         return;
     const char *file = server->unix_file.c_str();
-    struct stat st {};
+    struct stat st{};
     if (::lstat(file, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == server->unix_dev &&
         st.st_ino == server->unix_ino)
         ::unlink(file);
@@ -427,8 +427,8 @@ listener_ready(cq_queue *q, cq_server *server, uint32_t)
                 // Level-triggered readiness would spin: stop listening until a
                 // connection of ours closes, or the retry timer says try again
                 // (the descriptors may belong to someone else entirely).
-                int64_t backoff = server->accept_backoff ? server->accept_backoff * 2
-                                                         : kAcceptRetryFirstNs;
+                int64_t backoff =
+                    server->accept_backoff ? server->accept_backoff * 2 : kAcceptRetryFirstNs;
                 server->accept_backoff = backoff < kAcceptRetryMaxNs ? backoff : kAcceptRetryMaxNs;
                 server->accept_retry_at = cq_now() + server->accept_backoff;
                 server->accept_paused = true;
@@ -562,7 +562,7 @@ try {
     if (::listen(fd.get(), 1024) < 0)
         return errno;
     std::string unix_file;
-    struct stat st {};
+    struct stat st{};
     if (family == AF_UNIX) {
         unix_file = cq::absolute_path(path);
         if (::stat(path, &st) < 0)
@@ -598,8 +598,9 @@ try {
         fd.release();
         throw;
     }
-    fd.release(); // the server owns it now
-    created.dismiss(); // and its socket file: server_close removes it
+    // The server owns the socket now, and its file: server_close removes it.
+    fd.release();
+    created.dismiss();
     *out = server.release();
     return CQ_OK;
 } catch (...) { // see CQ_NOEXCEPT in cq.h

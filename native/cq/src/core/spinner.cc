@@ -77,8 +77,8 @@ cq_next_many_spinning(cq_queue *q, cq_event *out, size_t max, int64_t deadline,
 {
     if (s->spinning.load(std::memory_order_relaxed)) {
         size_t n = spin(q, out, max, deadline, s);
-        if (n > 0)
-            return n; // spinning stays on: the next events may come as close
+        if (n > 0) // spinning stays on: the next events may come as close
+            return n;
         if (cq_now() >= deadline) { // the deadline came within the window
             out[0] = cq_event{};
             out[0].type = CQ_EVENT_TIMEOUT;

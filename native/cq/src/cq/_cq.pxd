@@ -119,7 +119,6 @@ cdef extern from "cq.h" nogil:
     void cq_call_destroy(cq_call *call)
 
 
-
 cdef extern from "spinner.h" nogil:
     int64_t CQ_SPIN_DEFAULT_NS
     int64_t CQ_SPIN_MAX_NS

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 OP: int
 TIMEOUT: int
 SHUTDOWN: int
@@ -21,11 +23,12 @@ E_NOMEM: int
 RESOLVED_REQUEST: int
 RESOLVED_SHUTDOWN: int
 RESOLVED_CALL: int
+UNIX_PREFIX: str  # a host "unix:/run/x.sock" is a unix domain socket
 
-Arg = str | bytes | bytearray | memoryview | int | float
+_Arg = str | bytes | bytearray | memoryview | int | float
 # What a server handler may return: str (simple string), bytes (bulk string),
 # int, None (nil), a list/tuple of these, or an exception (an error reply).
-Response = Any
+_Response = Any
 
 class ReplyError(Exception):
     """A RESP error reply: the call worked, the command failed."""
@@ -44,6 +47,14 @@ def error_for(code: int) -> BaseException:
 
 def resolve(future: Any, event: Any) -> None: ...
 
+@disjoint_base
+class NativeHandle:
+    """The base of every handle to a native object: constructing one of its
+    kinds directly is a TypeError (each names the method to use instead)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None: ...
+
+@disjoint_base
 class Event:
     """One completion."""
 
@@ -65,7 +76,8 @@ class Event:
     def exception(self) -> BaseException | None:
         """The exception describing a failed operation, or None."""
 
-class CompletionQueue:
+@disjoint_base
+class CompletionQueue(NativeHandle):
     """Start operations with a tag, collect their events with next()/pluck()."""
 
     def __init__(self, *, max_frame: int | None = None, max_depth: int | None = None,
@@ -104,20 +116,23 @@ class CompletionQueue:
     def __enter__(self) -> CompletionQueue: ...
     def __exit__(self, *exc_info: object) -> None: ...
 
-class Alarm:
+@disjoint_base
+class Alarm(NativeHandle):
     """Made by CompletionQueue.alarm(); constructing one directly is a TypeError."""
 
     def cancel(self) -> bool:
         """True if it was pending; its event then has ok=False."""
 
-class Channel:
+@disjoint_base
+class Channel(NativeHandle):
     """Made by CompletionQueue.connect(); close() is idempotent."""
 
-    def call(self, args: Sequence[Arg], tag: Any) -> None:
+    def call(self, args: Sequence[_Arg], tag: Any) -> None:
         """Send one command; its reply completes the CALL event of tag."""
     def close(self) -> None: ...
 
-class Server:
+@disjoint_base
+class Server(NativeHandle):
     """Made by CompletionQueue.serve(); close() is idempotent."""
 
     @property
@@ -135,16 +150,18 @@ class Server:
         """Up to max_count requests already waiting, under one lock."""
     def close(self) -> None: ...
 
-class ServerCall:
+@disjoint_base
+class ServerCall(NativeHandle):
     """The call of a REQUEST event; constructing one directly is a TypeError."""
 
-    def respond(self, value: Response) -> None:
+    def respond(self, value: _Response) -> None:
         """Answer once; responses leave in request order per connection."""
 
 def respond_many(calls: Sequence[ServerCall], values: Sequence[Any]) -> list[Exception | None]:
     """Answer calls[i] with values[i] under one lock, one write per connection;
     per call None, or the exception respond() would have raised."""
 
+@disjoint_base
 class Spinner:
     """How a thread waits in next_many(): after events it polls on without
     blocking for up to ``spin`` seconds, yielding its core, before it sleeps."""
@@ -155,7 +172,8 @@ class Spinner:
     def stats(self) -> dict[str, int]:
         """{"parks", "spin_hits", "spin_misses"}: what its thread did so far."""
 
-class Poller:
+@disjoint_base
+class Poller(NativeHandle):
     """A native thread that runs the queue's next() without the GIL and wakes
     an event loop through fileno(): one byte per batch, or per event."""
 

@@ -17,6 +17,7 @@ from ._cq import (
     REQUEST,
     SHUTDOWN,
     TIMEOUT,
+    UNIX_PREFIX,  # a host "unix:/run/x.sock" is a unix domain socket
     Channel,
     ClosedError,
     CompletionQueue,
@@ -26,8 +27,6 @@ from ._cq import (
 )
 
 Handler = Callable[..., Any]
-
-UNIX_PREFIX = "unix:"  # a host "unix:/run/x.sock" is a unix domain socket
 
 
 def address_of(host: str | bytes, port: int) -> str:

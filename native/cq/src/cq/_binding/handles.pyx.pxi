@@ -203,7 +203,8 @@ cdef class Server(NativeHandle):
         args = <cq_value **>malloc(n * sizeof(cq_value *))
         calls = <cq_call **>malloc(n * sizeof(cq_call *))
         if args == NULL or calls == NULL:
-            free(args); free(calls)
+            free(args)
+            free(calls)
             raise MemoryError()
         taken = []
         try:
@@ -231,7 +232,8 @@ cdef class Server(NativeHandle):
         finally:
             for i in range(done, got):
                 cq_value_free(args[i])
-            free(args); free(calls)
+            free(args)
+            free(calls)
         return taken
 
     def close(self):
@@ -326,7 +328,9 @@ def respond_many(calls, values):
     responses = <const cq_value **>malloc(n * sizeof(cq_value *))
     results = <int *>malloc(n * sizeof(int))
     if natives == NULL or responses == NULL or results == NULL:
-        free(natives); free(<void *>responses); free(results)
+        free(natives)
+        free(<void *>responses)
+        free(results)
         raise MemoryError()
     try:
         for i in range(n):
@@ -375,5 +379,7 @@ def respond_many(calls, values):
     finally:
         for i in range(k):
             cq_value_free(<cq_value *>responses[i])
-        free(natives); free(<void *>responses); free(results)
+        free(natives)
+        free(<void *>responses)
+        free(results)
     return errors

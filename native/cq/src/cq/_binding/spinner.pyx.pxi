@@ -41,6 +41,9 @@ cdef class Spinner:
         if rc != CQ_OK:
             raise error_for(rc)
 
+    def __init__(self, spin=None):
+        pass  # __cinit__ did the work (and took spin)
+
     def stats(self):
         """What its thread did so far: ``parks`` (times it went to sleep in the
         queue's epoll_wait), ``spin_hits`` (spins that found events) and

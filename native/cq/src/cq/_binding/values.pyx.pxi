@@ -39,7 +39,8 @@ cdef int py_to_value(object obj, cq_value *v, int depth) except -1:
     elif isinstance(obj, str):
         data = (<str>obj).encode("utf-8")
         if b"\r" in data or b"\n" in data:
-            raise ValueError("a simple string cannot contain CR or LF; return bytes for a bulk string")
+            raise ValueError("a simple string cannot contain CR or LF; "
+                             "return bytes for a bulk string")
         check(cq_value_set_string(v, CQ_SIMPLE, data, len(data)))
     elif isinstance(obj, (bytes, bytearray, memoryview)):
         data = bytes(obj)
@@ -133,4 +134,5 @@ cdef bytes as_arg(object arg):
         return bytes(arg)  # a copy: the GIL is released while the core reads it
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         return repr(arg).encode("ascii")
-    raise TypeError(f"a command argument must be str, bytes or a number, not {type(arg).__name__!r}")
+    raise TypeError("a command argument must be str, bytes or a number, "
+                    f"not {type(arg).__name__!r}")
