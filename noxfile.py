@@ -320,7 +320,7 @@ for _stage in STAGES:
 # The sanitizer and valgrind runs need the build tools and the tests' own peers (the
 # fuzz target's hypothesis, redis-py with hiredis), not the site.
 CQ_CHECK_TOOLS = ("meson-python", "meson", "ninja", "cython", "pytest", "pytest-timeout",
-                  "hypothesis", "redis", "hiredis")
+                  "hypothesis", "redis", "hiredis", "uvloop")
 # Under valgrind everything runs ~30x slower: a subset that still crosses every path
 # (alarms, client, server, ordering, shutdown, disconnects, garbage, tags, errors).
 CQ_VALGRIND_TESTS = ("test_alarm.py", "test_client_vs_redis.py", "test_shutdown.py",

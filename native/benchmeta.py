@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -34,7 +35,26 @@ def machine(packages: Iterable[str] = ()) -> dict:
         "processor": _cpu_model(),
         "cpus": os.cpu_count(),
         "packages": versions,
+        "source": source(),
     }
+
+
+def source() -> dict:
+    """The commit measured, and whether the working tree differed from it (then
+    the figures are of code no commit holds); None outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                  text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "local_changes": None if changed is None else bool(changed)}
 
 
 def _cpu_model() -> str:

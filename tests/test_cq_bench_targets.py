@@ -86,3 +86,24 @@ def test_the_verdict_counts_the_repeats_that_met_the_bound():
         row("poller", [140.0, 120.0, 131.0], size=65536)]}}
     r = result(sweeps, "poller_vs_iomgr_64k")
     assert r["met"] is True and (r["repeats_met"], r["repeats"]) == (2, 3)
+
+
+def test_each_repeat_is_compared_with_the_same_repeat_of_the_other_side():
+    """A repeat measures both sides close together: the median of the per-repeat
+    ratios decides, not the ratio of two medians taken from different repeats
+    (here 20 / 20 = 1.0, though the poller was ahead in two repeats of three)."""
+    sweeps = {"reply_size": {"rows": [
+        row("iomgr", [30.0, 10.0, 20.0], size=65536),
+        row("poller", [10.0, 20.0, 30.0], size=65536),
+        row("redis-benchmark", [45.0, 12.0, 22.0], size=65536)]}}
+    r = result(sweeps, "poller_vs_iomgr_64k")
+    assert abs(r["measured"] - 1.5) < 1e-9 and r["met"] is True
+    assert r["spread"] == [10.0 / 30.0, 2.0] and (r["repeats_met"], r["repeats"]) == (2, 3)
+    # The C peer's ratios, paired the same way: 1.5, 1.2, 1.1 -> median 1.2, below 1.3.
+    assert abs(r["ceiling"] - 1.2) < 1e-9 and r["reachable"] is False
+    assert r["ceiling_repeats_met"] == 1
+
+
+def test_out_of_reach_says_how_often_the_c_peer_met_the_bound():
+    r = result(reply_sizes(iomgr=10_000, poller=11_000, c_client=10_500), "poller_vs_iomgr_64k")
+    assert bench_targets.out_of_reach(r).endswith("meeting the bound in 0 of 1 repeats")

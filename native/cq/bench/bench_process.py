@@ -7,7 +7,6 @@ port it got: no race on a port picked free beforehand.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -58,16 +57,28 @@ def child_server(argv: Sequence[str], what: str, timeout: float = 30.0) -> Itera
         yield child.port
 
 
+# Both readers below use the scheduler's own accounting, in nanoseconds
+# (/proc/PID/task/TID/schedstat: time on a core, time waiting for one), so that a
+# thread's share and its process's total come from one clock. /proc/PID/stat's
+# user and system times count in ticks of 10 ms, sampled: over a sample of under
+# a second they may differ from schedstat's by more than a thread's share.
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system time of a process so far, every thread included (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """How long a process's threads have run so far, all of them that are still
+    alive (the servers' threads live as long as the server)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended between the listing and the reading
+    return total / 1e9
 
 
 def main_thread_seconds(pid: int, waiting: bool = False) -> float:
     """How long a process's main thread (the one running its event loop) has run
-    so far or, with ``waiting``, waited on a run queue for a core to run on:
-    /proc/PID/task/PID/schedstat, in nanoseconds."""
+    so far or, with ``waiting``, waited on a run queue for a core to run on."""
     fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
     return int(fields[1 if waiting else 0]) / 1e9
 

@@ -3,18 +3,25 @@
 A target names the sweep, the row measured (numerator), the row it is compared
 with (denominator, or None for an absolute figure), the figure (``per_s``,
 ``p50_us``, ``wakeups_per_event``) and the bound. ``evaluate`` reads the rows
-``bench_cq.py`` produced: the ratio of the two medians, and the spread of the
-ratios repeat by repeat (the repeats interleave, so each pair ran side by side).
+``bench_cq.py`` produced. Each repeat runs every configuration once, so repeat
+*i* of the numerator and repeat *i* of the denominator ran close together, under
+much the same load: the measured value is the **median of those paired
+ratios**; their spread is shown beside it, and so is how many single repeats met
+the bound. (A ratio of the two medians would pair figures from different
+repeats: one side's median may come from a quiet repeat, the other's from a
+busy one.)
 
 A target may also name its **ceiling**: the row of a C peer measured under the
 same conditions (redis-benchmark's client on the same connection and pipeline,
 or redis-server under the same load generator). That peer's ratio over the same
-denominator is the best this run's machine and peers allowed: a target the C
-peer did not meet either is out of reach here, whatever the poller does.
+denominator, paired repeat by repeat as well, is the best this run's machine and
+peers allowed: a target the C peer did not meet either is out of reach here,
+whatever the poller does; one it met in only some repeats was barely in reach.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import cq.aio
@@ -111,51 +118,50 @@ def evaluate(sweeps: dict[str, dict]) -> list[dict]:
                   "figure": target.figure, "bound": target.bound,
                   "threshold": target.threshold, "numerator": target.numerator,
                   "denominator": target.denominator}
-        value, per_repeat = _value(top, bottom, target)
-        ceiling = _ratio(_find(rows, target.ceiling), bottom, target.figure) \
-            if target.ceiling else None
+        per_repeat = _per_repeat(top, bottom, target)
+        ceilings = (_per_repeat(_find(rows, target.ceiling), bottom, target)
+                    if target.ceiling else [])
+        ceiling = statistics.median(ceilings) if ceilings else None
         result.update(ceiling=ceiling,
                       ceiling_peer=target.ceiling["peer"] if target.ceiling else None,
                       reachable=None if ceiling is None else
-                      _meets(ceiling, target.bound, target.threshold))
-        if value is None:
+                      _meets(ceiling, target.bound, target.threshold),
+                      ceiling_repeats_met=_count_met(ceilings, target) if ceilings else None)
+        if not per_repeat:
             result.update(measured=None, met=None, spread=None, shortfall=None)
         else:
+            value = statistics.median(per_repeat)
             met = _meets(value, target.bound, target.threshold)
             # How far from the bound, as a factor: 2.0 means "needs twice as much".
             shortfall = (target.threshold / value if target.bound == ">=" else
                          value / target.threshold) if value > 0 else None
             result.update(measured=value, met=met, shortfall=None if met else shortfall,
-                          spread=[min(per_repeat), max(per_repeat)] if per_repeat else None,
+                          spread=[min(per_repeat), max(per_repeat)],
                           # The median decides; how many single repeats met the bound
                           # tells a clear verdict from one the noise could flip.
-                          repeats_met=sum(_meets(v, target.bound, target.threshold)
-                                          for v in per_repeat),
+                          repeats_met=_count_met(per_repeat, target),
                           repeats=len(per_repeat))
         results.append(result)
     return results
 
 
-def _value(top: dict | None, bottom: dict | None,
-           target: Target) -> tuple[float | None, list[float]]:
-    if top is None or top.get(target.figure) is None:
-        return None, []
+def _count_met(values: list[float], target: Target) -> int:
+    return sum(_meets(v, target.bound, target.threshold) for v in values)
+
+
+def _per_repeat(top: dict | None, bottom: dict | None, target: Target) -> list[float]:
+    """The figure repeat by repeat: the row's own where the target has no
+    denominator, else numerator / denominator within each repeat; [] where a
+    row was not measured. A repeat where either side failed is left out."""
+    if top is None:
+        return []
+    runs = _runs(top, target.figure)
     if target.denominator is None:
-        return top[target.figure]["median"], [v for v in _runs(top, target.figure)
-                                             if v is not None]
-    ratio = _ratio(top, bottom, target.figure)
-    if ratio is None:
-        return None, []
-    pairs = zip(_runs(top, target.figure), _runs(bottom, target.figure), strict=True)
-    return ratio, [a / b for a, b in pairs if a is not None and b]
-
-
-def _ratio(top: dict | None, bottom: dict | None, figure: str) -> float | None:
-    """The ratio of two rows' medians, or None where either was not measured."""
-    if top is None or bottom is None or top.get(figure) is None or not bottom.get(figure):
-        return None
-    below = bottom[figure]["median"]
-    return top[figure]["median"] / below if below else None
+        return [v for v in runs if v is not None]
+    if bottom is None:
+        return []
+    pairs = zip(runs, _runs(bottom, target.figure), strict=True)
+    return [a / b for a, b in pairs if a is not None and b]
 
 
 def out_of_reach(result: dict) -> str:
@@ -163,7 +169,8 @@ def out_of_reach(result: dict) -> str:
     if result["met"] is not False or result["reachable"] is not False:
         return ""
     return (f"out of reach in this run: the C peer under the same conditions "
-            f"({result['ceiling_peer']}) reached {result['ceiling']:.3g}")
+            f"({result['ceiling_peer']}) reached {result['ceiling']:.3g}, meeting the "
+            f"bound in {result['ceiling_repeats_met']} of {result['repeats']} repeats")
 
 
 def report(results: list[dict]) -> None:
