@@ -101,7 +101,18 @@ def test_each_repeat_is_compared_with_the_same_repeat_of_the_other_side():
     assert r["spread"] == [10.0 / 30.0, 2.0] and (r["repeats_met"], r["repeats"]) == (2, 3)
     # The C peer's ratios, paired the same way: 1.5, 1.2, 1.1 -> median 1.2, below 1.3.
     assert abs(r["ceiling"] - 1.2) < 1e-9 and r["reachable"] is False
-    assert r["ceiling_repeats_met"] == 1
+    assert (r["ceiling_repeats_met"], r["ceiling_repeats"]) == (1, 3)
+
+
+def test_a_c_peer_repeat_that_failed_is_not_counted():
+    """The C peer's count is out of its own repeats: one that failed (None) is left out."""
+    sweeps = {"reply_size": {"rows": [
+        row("iomgr", [10.0, 10.0, 10.0], size=65536),
+        row("poller", [11.0, 11.0, 11.0], size=65536),
+        {**row("redis-benchmark", [20.0, 20.0, 20.0], size=65536),
+         "runs": {"per_s": [20.0, None, 20.0]}}]}}
+    r = result(sweeps, "poller_vs_iomgr_64k")
+    assert (r["ceiling_repeats_met"], r["ceiling_repeats"], r["repeats"]) == (2, 2, 3)
 
 
 def test_out_of_reach_says_how_often_the_c_peer_met_the_bound():
