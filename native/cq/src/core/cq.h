@@ -149,7 +149,10 @@ cq_queue *cq_create(const cq_limits *limits /* NULL: defaults */, int *error) CQ
 /* A file descriptor that turns readable when cq_next(q, 0) may make progress
  * (a socket is ready, an event is waiting, an alarm was added). An event loop
  * watches it, then calls cq_next(q, 0) until CQ_EVENT_TIMEOUT, and arms a
- * timer for cq_next_alarm(). The epoll fd on Linux; -1 where unsupported. */
+ * timer for cq_next_alarm(). The epoll fd on Linux; -1 where unsupported.
+ * Calling it says an event loop may watch the fd: from then on every new
+ * alarm makes it readable (before, only an alarm that must wake a thread
+ * asleep in cq_next does). */
 int cq_fd(cq_queue *q) CQ_NOEXCEPT;
 
 /* The deadline of the earliest pending alarm or internal timer (a listener

@@ -5,6 +5,7 @@
 #ifndef CQ_CORE_INTERNAL_H
 #define CQ_CORE_INTERNAL_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -129,6 +130,19 @@ struct Alarm {
 
 using TimerEntry = std::pair<int64_t, uint64_t>; // deadline, alarm id
 
+// An alarm cq_alarm_start pushed without taking the queue's lock, waiting to
+// be adopted into the timer heap by the next thread that looks at the timers
+// under the lock (adopt_alarms in queue.cc). A lock-free stack: pushed one
+// by one, taken all at once, so it has no ABA problem.
+struct NewAlarm {
+    uint64_t id;
+    Alarm alarm;
+    NewAlarm *next;
+};
+
+// asleep_until's value while no thread waits in the poller.
+constexpr int64_t kNotAsleep = INT64_MIN;
+
 // Back-pressure on one server connection: past this many requests waiting
 // for the application (and answers queued behind them) the server stops
 // reading from it until the application answers. The application makes
@@ -218,9 +232,25 @@ struct cq_queue {
     cq::Poller poller;
     cq::IoObject wake; // eventfd (Linux) or the read end of a pipe
     int wake_write = -1;
-    bool wake_armed = false; // a wake-up is written and not yet drained
-    bool polling = false;    // one thread holds the poller role
-    bool driving = false;    // that thread is handling readiness under the lock
+    // A wake-up is written and not yet drained. Atomic: cq_alarm_start kicks
+    // without the lock.
+    std::atomic<bool> wake_armed{false};
+    // What cq_alarm_start reads without the lock to decide whether to kick:
+    // whether cq_fd() was ever handed out (an event loop may watch it, and it
+    // must turn readable for every new alarm), and the deadline of the
+    // poller's current wait in epoll (cq::kNotAsleep when none waits).
+    std::atomic<bool> fd_handed_out{false};
+    // The fields cq_alarm_start writes, on a cache line of their own (and of
+    // asleep_until's): the thread starting alarms and the poller thread
+    // taking them do not bounce the lines the other writes.
+    alignas(64) std::atomic<int64_t> asleep_until{cq::kNotAsleep};
+    // Alarms started since the timers were last looked at (see NewAlarm);
+    // no new ones once alarms_closed is set (shutdown).
+    alignas(64) std::atomic<cq::NewAlarm *> new_alarms{nullptr};
+    std::atomic<uint64_t> next_alarm_id{1};
+    std::atomic<bool> alarms_closed{false};
+    alignas(64) bool polling = false; // one thread holds the poller role
+    bool driving = false;             // that thread is handling readiness under the lock
     bool shutdown = false;
     unsigned corked = 0;                         // cq_cork depth: responses wait for cq_uncork
     std::vector<uint64_t> corked_conns;          // server connections with responses held back
@@ -263,7 +293,8 @@ failed_event()
 // poller's own round, the thread (or event loop) that waits on the poller.
 void push_event(cq_queue *q, cq_op op, void *tag, int ok, int error, cq_value *value = nullptr,
                 cq_call *call = nullptr);
-// Locked. Makes the wake-up fd readable (once until drained).
+// Makes the wake-up fd readable (once until drained). Locked, except from
+// cq_alarm_start (see drain_wakeup for why that is safe).
 void kick(cq_queue *q);
 // Locked. Wakes every sleeping waiter (shutdown).
 void wake_all(cq_queue *q);

@@ -45,9 +45,10 @@ fork_generation() noexcept
 void
 kick(cq_queue *q)
 {
-    if (q->wake_armed || q->orphan) // an orphan's eventfd would wake the parent
+    if (q->orphan) // an orphan's eventfd would wake the parent
         return;
-    q->wake_armed = true;
+    if (q->wake_armed.load(std::memory_order_relaxed) || q->wake_armed.exchange(true))
+        return;
 #ifdef __linux__
     uint64_t one = 1;
     ssize_t n = ::write(q->wake_write, &one, sizeof one);
@@ -110,7 +111,12 @@ drain_wakeup(cq_queue *q)
     char buf[64];
     while (::read(q->wake.fd, buf, sizeof buf) > 0) {
     }
-    q->wake_armed = false;
+    // Read first, then disarm: a kick racing with this (cq_alarm_start, the
+    // only one without the lock) either writes again after the store (one
+    // spurious wake-up) or is skipped before it; then its alarm is already in
+    // new_alarms, and this round's run_timers adopts it. Disarming first
+    // could leave the flag set with nothing to read: no wake-up ever again.
+    q->wake_armed.store(false);
 }
 
 void
@@ -177,10 +183,75 @@ unregister_io(cq_queue *q, IoObject *obj)
 
 namespace {
 
+// Pushes the chain first..last back on new_alarms.
+void
+push_back_alarms(cq_queue *q, cq::NewAlarm *first, cq::NewAlarm *last)
+{
+    last->next = q->new_alarms.load();
+    while (!q->new_alarms.compare_exchange_weak(last->next, first)) {
+    }
+}
+
+// Locked. Moves every alarm cq_alarm_start pushed into the timer heap.
+void
+take_new_alarms(cq_queue *q)
+{
+    cq::NewAlarm *node = q->new_alarms.exchange(nullptr);
+    while (node != nullptr) {
+        try {
+            q->alarms.emplace(node->id, node->alarm);
+            q->timers.emplace(node->alarm.deadline, node->id);
+        } catch (...) {
+            // Out of memory: this one and the rest go back for the next look.
+            q->alarms.erase(node->id);
+            cq::NewAlarm *last = node;
+            while (last->next != nullptr)
+                last = last->next;
+            push_back_alarms(q, node, last);
+            throw;
+        }
+        cq::NewAlarm *next = node->next;
+        delete node;
+        node = next;
+    }
+}
+
+// Locked. take_new_alarms, until shutdown's own adoption: an alarm pushed
+// after that one is its starter's to take back (see cq_alarm_start).
+void
+adopt_alarms(cq_queue *q)
+{
+    if (!q->alarms_closed.load())
+        take_new_alarms(q);
+}
+
+// Locked, after shutdown. Takes `mine` off new_alarms and leaves the others
+// for their own starters; false if it was no longer there (shutdown adopted
+// it, and failed it with an event). Allocates nothing.
+bool
+take_back_alarm(cq_queue *q, cq::NewAlarm *mine)
+{
+    cq::NewAlarm *first = q->new_alarms.exchange(nullptr), *last = nullptr;
+    bool found = false;
+    for (cq::NewAlarm **link = &first; *link != nullptr;) {
+        if (*link == mine) {
+            *link = mine->next;
+            found = true;
+            continue;
+        }
+        last = *link;
+        link = &last->next;
+    }
+    if (first != nullptr)
+        push_back_alarms(q, first, last);
+    return found;
+}
+
 // Locked. Fires every alarm whose deadline passed; returns how many fired.
 int
 run_timers(cq_queue *q, int64_t now)
 {
+    adopt_alarms(q);
     int fired = 0;
     while (!q->timers.empty() && q->timers.top().first <= now) {
         uint64_t id = q->timers.top().second;
@@ -199,6 +270,7 @@ run_timers(cq_queue *q, int64_t now)
 int64_t
 earliest_alarm(cq_queue *q)
 {
+    adopt_alarms(q);
     while (!q->timers.empty() && !q->alarms.count(q->timers.top().second))
         q->timers.pop();
     return q->timers.empty() ? CQ_INFINITE : q->timers.top().first;
@@ -279,8 +351,23 @@ poll_round(cq_queue *q, Lock &lock, int64_t deadline)
     if (deadline < until)
         until = deadline;
     q->poller.prepare();
+    // A wait that may sleep tells cq_alarm_start how long it may last, then
+    // looks for alarms pushed meanwhile: cq_alarm_start pushes, then reads
+    // asleep_until, so one of the two sees the other (both sequentially
+    // consistent). One seen here means no sleep: this round's run_timers
+    // adopts it. A round that does not sleep (a spinner's) writes nothing
+    // that cq_alarm_start reads: no cache line bounces between them.
+    int timeout = timeout_ms(now, until);
+    const bool may_sleep = timeout != 0;
+    if (may_sleep) {
+        q->asleep_until.store(until);
+        if (q->new_alarms.load() != nullptr)
+            timeout = 0;
+    }
     lock.unlock();
-    q->poller.wait(q->ready, timeout_ms(now, until)); // noexcept: ready has room for a batch
+    q->poller.wait(q->ready, timeout); // noexcept: ready has room for a batch
+    if (may_sleep)
+        q->asleep_until.store(cq::kNotAsleep);
     lock.lock();
     // Whatever happens below, the roles are given back and sleepers woken.
     struct RoundEnd {
@@ -315,6 +402,10 @@ shutdown_locked(cq_queue *q)
 {
     if (q->shutdown)
         return;
+    // Closed first, then adopted: an alarm pushed after this adoption sees
+    // alarms_closed in cq_alarm_start and takes itself back.
+    q->alarms_closed.store(true);
+    take_new_alarms(q);
     for (auto &[id, alarm] : q->alarms)
         cq::push_event(q, CQ_OP_ALARM, alarm.tag, 0, CQ_E_SHUTDOWN);
     q->alarms.clear();
@@ -556,6 +647,7 @@ fail:
 int
 cq_fd(cq_queue *q) noexcept
 {
+    q->fd_handed_out.store(true); // from now on every new alarm kicks (see cq_alarm_start)
     return q->poller.pollable_fd();
 }
 
@@ -633,6 +725,13 @@ cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx) noexc
         cq_value_free(ev.value);
     }
     q->events.clear();
+    // Alarms still on the stack were pushed by starters racing with shutdown
+    // (cq_alarm_start), which say CQ_E_SHUTDOWN for them: no tag to drop.
+    for (cq::NewAlarm *node = q->new_alarms.exchange(nullptr); node != nullptr;) {
+        cq::NewAlarm *next = node->next;
+        delete node;
+        node = next;
+    }
     for (cq_call *call : q->calls)
         delete call;
     for (cq_channel *ch : q->channels)
@@ -647,23 +746,43 @@ cq_destroy(cq_queue *q, void (*drop_tag)(void *tag, void *ctx), void *ctx) noexc
 
 int
 cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id) noexcept
-try {
+{
+    // Without the queue's lock: a poller thread that spins takes that lock
+    // many times a millisecond, and an event loop starting a burst of alarms
+    // would wait for it at every one. The alarm is pushed on new_alarms; the
+    // next look at the timers under the lock adopts it.
     if (cq::forked(q))
         return CQ_E_FORKED;
-    Lock lock(q->mu);
-    if (q->shutdown)
+    if (q->alarms_closed.load())
         return CQ_E_SHUTDOWN;
-    uint64_t id = q->next_id++;
-    q->alarms.emplace(id, cq::Alarm{tag, deadline});
-    q->timers.emplace(deadline, id);
+    uint64_t id = q->next_alarm_id.fetch_add(1, std::memory_order_relaxed);
+    cq::NewAlarm *node = new (std::nothrow) cq::NewAlarm{id, cq::Alarm{tag, deadline}, nullptr};
+    if (node == nullptr)
+        return CQ_E_NOMEM;
+    node->next = q->new_alarms.load(std::memory_order_relaxed);
+    while (!q->new_alarms.compare_exchange_weak(node->next, node)) {
+    }
     if (alarm_id)
         *alarm_id = id;
-    // The poller may sleep past this deadline, and an event loop watching cq_fd
-    // must re-read cq_next_alarm(): both look again after a wake-up.
-    cq::kick(q);
+    if (q->alarms_closed.load()) {
+        // Shutdown began meanwhile. Either its adoption took this alarm (then
+        // it fails it with CQ_E_SHUTDOWN, like any alarm in flight) or the
+        // alarm is still on the stack: then it never started.
+        try {
+            Lock lock(q->mu);
+            if (!take_back_alarm(q, node))
+                return CQ_OK;
+            delete node;
+        } catch (...) { // the lock failed: the node is left for cq_destroy to free
+        }
+        return CQ_E_SHUTDOWN;
+    }
+    // Kick a poller asleep past this deadline, and an event loop that may be
+    // watching cq_fd (it re-reads cq_next_alarm() after a wake-up). A poller
+    // spinning, or busy in its round, looks at the timers before it sleeps.
+    if (q->fd_handed_out.load(std::memory_order_relaxed) || deadline < q->asleep_until.load())
+        cq::kick(q);
     return CQ_OK;
-} catch (...) { // see CQ_NOEXCEPT in cq.h
-    return CQ_E_NOMEM;
 }
 
 int
@@ -672,6 +791,7 @@ try {
     if (cq::forked(q))
         return CQ_E_FORKED;
     Lock lock(q->mu);
+    adopt_alarms(q);
     auto it = q->alarms.find(alarm_id);
     if (it == q->alarms.end())
         return CQ_E_INVALID;
