@@ -8,7 +8,6 @@ with the event undelivered. The core never touches a Python object, so every
 call into it runs with the GIL released.
 """
 
-import math
 import os
 import socket
 import sys
@@ -21,6 +20,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
+from libc.math cimport isnan
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset

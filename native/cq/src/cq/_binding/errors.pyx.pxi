@@ -49,7 +49,7 @@ cdef int64_t deadline_for(object timeout) except? -1:
     if timeout is None:
         return CQ_INFINITE
     cdef double seconds = timeout
-    if math.isnan(seconds):
+    if isnan(seconds):  # libc's: math.isnan would box the double and call Python
         raise ValueError("timeout must not be NaN")
     if seconds < 0:
         raise ValueError("timeout must be non-negative")  # as time.sleep() says

@@ -7,7 +7,7 @@ cdef int64_t spin_for(object spin) except -1:
     if spin is None:
         return CQ_SPIN_DEFAULT_NS
     cdef double seconds = spin  # TypeError for what is not a number, as time.sleep()
-    if math.isnan(seconds):
+    if isnan(seconds):
         raise ValueError("spin must not be NaN")
     if seconds < 0:
         raise ValueError("spin must be non-negative")
