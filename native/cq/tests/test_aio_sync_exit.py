@@ -22,9 +22,16 @@ DEADLINE = 30.0
 
 # A peer inside the script (accepts, reads, never answers), then four calls
 # in flight on the sync strategy; "in flight" is printed once it has read them.
+# SIGINT first gets Python's own handler, as in a program started from a
+# terminal: a process started in the background by a non-interactive shell
+# (a CI step, `cmd &`) inherits SIGINT ignored, Python then installs no
+# handler, asyncio.run/uvloop.run install none either, and the Ctrl-C below
+# would be ignored: a 30 s "hang" with an empty stderr.
 PRELUDE = textwrap.dedent("""
-    import asyncio, socket, sys, threading, time
+    import asyncio, signal, socket, sys, threading, time
     import cq.aio
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     listener = socket.create_server(("127.0.0.1", 0))
     received = []
