@@ -493,13 +493,20 @@ STUBTEST_MODULES = {
 STUBTEST_ALLOWLIST = NATIVE / "stubtest-allowlist.txt"
 
 
-def _cython_sources(stage: str) -> list[str]:
-    """A stage's .pyx/.pxd/.pxi files; not build folders, nor the talk's slides,
-    which are kept exactly as the slides show them (ruff.toml skips them too)."""
-    root = NATIVE / stage
-    return sorted(str(p) for ext in ("*.pyx", "*.pxd", "*.pxi") for p in root.rglob(ext)
-                  if not {"build", "slides"} & set(p.relative_to(root).parts)
+def _sources(root: Path, patterns: tuple[str, ...], skip: frozenset[str] = frozenset({"build"})
+             ) -> list[str]:
+    """The files under ``root`` matching ``patterns``: not in a folder named in
+    ``skip``, nor in a hidden one (meson-python's .mesonpy-* scratch folders,
+    left behind by an interrupted build, hold megabytes of generated C)."""
+    return sorted(str(p) for pattern in patterns for p in root.rglob(pattern)
+                  if not skip & set(p.relative_to(root).parts)
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def _cython_sources(stage: str) -> list[str]:
+    """A stage's .pyx/.pxd/.pxi files; not the talk's slides either, which are
+    kept exactly as the slides show them (ruff.toml skips them too)."""
+    return _sources(NATIVE / stage, ("*.pyx", "*.pxd", "*.pxi"), frozenset({"build", "slides"}))
 
 
 # At the versions requirements.lock pins (see requirements.txt for why they are pinned);
@@ -512,10 +519,7 @@ def lint(session: nox.Session) -> None:
     """Lint: ruff, clang-format, cython-lint on the .pyx files, stubtest on the .pyi stubs."""
     install_requirement_subset(session, LINT_TOOLS)
     session.run("ruff", "check", str(ROOT))
-    sources = sorted(
-        str(p) for ext in ("*.c", "*.h", "*.cc", "*.hh", "*.cpp", "*.hpp")
-        for p in NATIVE.rglob(ext) if "build" not in p.parts
-    )
+    sources = _sources(NATIVE, ("*.c", "*.h", "*.cc", "*.hh", "*.cpp", "*.hpp"))
     if sources:
         session.run("clang-format", "--dry-run", "--Werror", *sources)
     # The same line length as ruff.toml; pycodestyle (E/W codes) is run by cython-lint.
