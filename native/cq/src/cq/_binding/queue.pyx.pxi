@@ -329,11 +329,8 @@ cdef class CompletionQueue(NativeHandle):
         self._enter()
         Py_INCREF(tag)
         try:
-            # With the GIL: starting an alarm takes no lock and never blocks
-            # (releasing and taking back the GIL would cost more than the
-            # start). Only a start racing with shutdown takes the core's lock,
-            # and no thread holds that lock while it waits for the GIL.
-            rc = cq_alarm_start(self._q, deadline, <void *>tag, &alarm_id)
+            with nogil:
+                rc = cq_alarm_start(self._q, deadline, <void *>tag, &alarm_id)
             if rc != CQ_OK:
                 Py_DECREF(tag)
                 raise error_for(rc)
