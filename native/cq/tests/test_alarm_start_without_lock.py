@@ -94,6 +94,20 @@ def test_an_alarm_due_later_makes_a_handed_out_fd_readable():
         assert 59 < q.next_alarm() <= 60
 
 
+def test_an_alarm_started_before_the_fd_is_handed_out_is_looked_at():
+    # That start kicked nobody (no thread asleep, no fd out yet): handing the
+    # fd out must make it readable once, or a loop that starts watching would
+    # never arm a timer for the alarm.
+    with cq.CompletionQueue() as q:
+        q.alarm(60, "earlier")
+        fd = q.fileno()
+        assert select.select([fd], [], [], DEADLINE)[0], (
+            "the fd, handed out after an alarm was started, never turned readable: "
+            "an event loop watching it would never look at that alarm")
+        assert q.next(0).type == cq.TIMEOUT
+        assert 59 < q.next_alarm() <= 60
+
+
 class Tag:
     """A tag that can be watched for a leaked reference."""
 

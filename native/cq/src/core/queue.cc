@@ -647,7 +647,13 @@ fail:
 int
 cq_fd(cq_queue *q) noexcept
 {
-    q->fd_handed_out.store(true); // from now on every new alarm kicks (see cq_alarm_start)
+    // From now on every new alarm kicks (see cq_alarm_start). And once now:
+    // the alarms started before kicked nobody, and a loop that starts watching
+    // must look at them (next(0), then cq_next_alarm()). Sequentially
+    // consistent with cq_alarm_start's push-then-read: an alarm pushed after
+    // this kick sees the flag, or is adopted by the look this kick causes.
+    if (!q->fd_handed_out.exchange(true) && !cq::forked(q))
+        cq::kick(q);
     return q->poller.pollable_fd();
 }
 
@@ -780,7 +786,7 @@ cq_alarm_start(cq_queue *q, int64_t deadline, void *tag, uint64_t *alarm_id) noe
     // Kick a poller asleep past this deadline, and an event loop that may be
     // watching cq_fd (it re-reads cq_next_alarm() after a wake-up). A poller
     // spinning, or busy in its round, looks at the timers before it sleeps.
-    if (q->fd_handed_out.load(std::memory_order_relaxed) || deadline < q->asleep_until.load())
+    if (q->fd_handed_out.load() || deadline < q->asleep_until.load())
         cq::kick(q);
     return CQ_OK;
 }
